@@ -1,0 +1,209 @@
+//! The verifier's I/O: list a store, read manifests and checkpoints, hash
+//! data objects (streaming, in parallel), optionally decrypt them, and hand
+//! everything to [`logseal_core::verify`], which decides.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use logseal_core::checkpoint::LogVerifier;
+use logseal_core::layout;
+use logseal_core::verify::state::{AuditorState, TrustedStreamState};
+use logseal_core::verify::stream::{AuditStats, StreamAudit};
+use logseal_core::verify::Finding;
+use logseal_core::Hash;
+use sha2::{Digest, Sha256};
+
+use crate::deep::check_file;
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::pme::PmeKeys;
+use crate::keys::KeyProvider;
+use crate::object::ObjectStore;
+
+/// SHA-256 of everything `reader` yields, in 1 MiB reads; and the length.
+pub fn sha256_reader(reader: &mut dyn Read) -> std::io::Result<(Hash, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((Hash(hasher.finalize().into()), total))
+}
+
+/// What to verify and how.
+#[derive(Debug, Clone)]
+pub struct AuditRequest {
+    /// Only this stream (all streams when `None`).
+    pub stream: Option<String>,
+    /// Decrypt and recompute everything (needs keys).
+    pub deep: bool,
+    /// Ignore saved state: re-read and re-hash everything.
+    pub full: bool,
+    /// Hashing threads.
+    pub threads: usize,
+    /// The current time (seconds), for staleness.
+    pub now_secs: u64,
+}
+
+/// Progress as it happens, for a progress bar.
+pub trait Progress: Sync {
+    /// `bytes` more bytes were hashed or decrypted, of about `total`.
+    fn advance(&self, bytes: u64, total: u64);
+}
+
+/// No progress display.
+#[derive(Debug)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn advance(&self, _: u64, _: u64) {}
+}
+
+/// One stream's result.
+#[derive(Debug, serde::Serialize)]
+pub struct StreamReport {
+    /// The stream.
+    pub stream: String,
+    /// What was checked.
+    pub stats: AuditStats,
+    /// Records decrypted and recomputed (deep).
+    pub deep_records: u64,
+    /// Whether the run continued from saved state.
+    pub incremental: bool,
+}
+
+/// The whole result.
+#[derive(Debug, serde::Serialize)]
+pub struct AuditReport {
+    /// Per stream.
+    pub streams: Vec<StreamReport>,
+    /// Every problem found.
+    pub findings: Vec<Finding>,
+    /// The state to save (every stream's newest verified checkpoint).
+    #[serde(skip)]
+    pub new_state: AuditorState,
+}
+
+/// Every stream in the store.
+pub fn list_streams(store: &dyn ObjectStore) -> Result<Vec<String>> {
+    let mut streams: Vec<String> = store
+        .list(layout::FORMAT_PREFIX, None)?
+        .iter()
+        .filter_map(|m| layout::stream_of(&m.key).map(str::to_owned))
+        .collect();
+    streams.dedup();
+    Ok(streams)
+}
+
+/// Verifies the store.
+pub fn audit(
+    store: &dyn ObjectStore,
+    verifier: &LogVerifier,
+    keys: Option<Arc<dyn KeyProvider>>,
+    prior: Option<(AuditorState, BTreeMap<String, TrustedStreamState>)>,
+    request: &AuditRequest,
+    progress: &dyn Progress,
+) -> Result<AuditReport> {
+    if request.deep && keys.is_none() {
+        return Err(Error::new(ErrorKind::InvalidInput, "deep verification needs the keys"));
+    }
+    let streams = match &request.stream {
+        Some(s) => vec![s.clone()],
+        None => list_streams(store)?,
+    };
+    let (mut new_state, trusted) = match prior {
+        Some((state, trusted)) if !request.full => (state, trusted),
+        Some((state, _)) => (state, BTreeMap::new()),
+        None => (AuditorState::new(verifier), BTreeMap::new()),
+    };
+    let pme = keys.clone().map(PmeKeys::new);
+    let mut report = AuditReport { streams: Vec::new(), findings: Vec::new(), new_state: AuditorState::default() };
+    for stream in streams {
+        let listing = store.list(&layout::stream_prefix(&stream), None)?;
+        if listing.is_empty() && request.stream.is_some() {
+            return Err(Error::new(ErrorKind::NotFound, format!("stream {stream:?} has no objects in {}", store.describe())));
+        }
+        let prior = trusted.get(&stream).cloned();
+        let incremental = prior.is_some();
+        let mut audit = StreamAudit::new(&stream, verifier, listing.iter().map(|m| (m.key.clone(), m.size)), prior);
+        for (k, key) in audit.manifests_to_read() {
+            match store.get(&key) {
+                Ok(bytes) => audit.add_manifest(k, &bytes),
+                Err(e) => audit.add_read_error(&key, &e.to_string()),
+            }
+        }
+        for (n, key) in audit.checkpoints_to_read() {
+            match store.get(&key) {
+                Ok(bytes) => audit.add_checkpoint(n, &bytes),
+                Err(e) => audit.add_read_error(&key, &e.to_string()),
+            }
+        }
+        let to_hash = audit.objects_to_hash();
+        let total: u64 = to_hash.iter().map(|(_, s)| s).sum();
+        for (key, result) in hash_objects(store, &to_hash, request.threads, total, progress) {
+            match result {
+                Ok((hash, size)) => audit.add_object_digest(&key, hash, size),
+                Err(e) => audit.add_read_error(&key, &e.to_string()),
+            }
+        }
+        let outcome = audit.finish(request.now_secs);
+        let mut findings = outcome.findings;
+        let mut deep_records = 0;
+        if let (true, Some(keys), Some(pme)) = (request.deep, &keys, &pme) {
+            for manifest in &outcome.intact_files {
+                findings.extend(check_file(store, pme, &**keys, manifest)?);
+                deep_records += manifest.count;
+                progress.advance(manifest.data.size, total);
+            }
+        }
+        if findings.is_empty()
+            && let Some(mut state) = outcome.state
+        {
+            state.verified_at = logseal_core::timefmt::format_rfc3339_utc(i64::try_from(request.now_secs).unwrap_or(0) * 1_000_000);
+            new_state.streams.insert(stream.clone(), state);
+        }
+        report.findings.extend(findings);
+        report.streams.push(StreamReport { stream, stats: outcome.stats, deep_records, incremental });
+    }
+    report.new_state = new_state;
+    Ok(report)
+}
+
+/// Hashes objects on `threads` threads, streaming each.
+fn hash_objects(
+    store: &dyn ObjectStore,
+    objects: &[(String, u64)],
+    threads: usize,
+    total: u64,
+    progress: &dyn Progress,
+) -> Vec<(String, Result<(Hash, u64)>)> {
+    let next = AtomicU64::new(0);
+    let results = Mutex::new(Vec::with_capacity(objects.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some((key, _)) = objects.get(i) else { break };
+                    let result = store.open(key).and_then(|mut reader| {
+                        sha256_reader(&mut reader).map_err(|e| Error::io(format!("reading object {key:?}"), &e))
+                    });
+                    if let Ok((_, size)) = &result {
+                        progress.advance(*size, total);
+                    }
+                    results.lock().expect("no panics while holding the lock").push((key.clone(), result));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("threads joined");
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    results
+}

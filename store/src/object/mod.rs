@@ -1,0 +1,92 @@
+//! The object-store boundary: write-once objects under `/`-separated keys.
+//!
+//! Implementations: [`local::LocalStore`] (a directory) here; S3 later. All
+//! of them pass [`conformance::run`], the one shared test suite.
+//!
+//! The trait is synchronous: sealing and verification run on plain threads
+//! (CPU-bound hashing, Parquet, AES), and an async implementation can block
+//! on its own runtime inside these calls.
+
+pub mod conformance;
+pub mod local;
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// What a listing says of one object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectMeta {
+    /// The object's key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A readable local copy of an object (for readers that need random
+/// access, such as Parquet). Deleted on drop when it is a temporary copy.
+#[derive(Debug)]
+pub struct LocalCopy {
+    /// Where the bytes are.
+    pub path: PathBuf,
+    /// Keeps a temporary download alive.
+    _temp: Option<tempfile_guard::TempGuard>,
+}
+
+impl LocalCopy {
+    /// The object itself is a local file.
+    pub fn in_place(path: PathBuf) -> LocalCopy {
+        LocalCopy { path, _temp: None }
+    }
+}
+
+mod tempfile_guard {
+    /// Removes a temporary file when dropped.
+    #[derive(Debug)]
+    pub struct TempGuard(pub std::path::PathBuf);
+
+    impl Drop for TempGuard {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// A store of write-once objects.
+pub trait ObjectStore: Send + Sync {
+    /// Creates `key` with `bytes`. Fails with [`ErrorKind::AlreadyExists`]
+    /// if the key exists: objects are never overwritten. On success the
+    /// object is durable.
+    fn put_new(&self, key: &str, bytes: &[u8]) -> Result<()>;
+
+    /// Reads a whole (small) object.
+    fn get(&self, key: &str) -> Result<Vec<u8>>;
+
+    /// Opens an object for streaming reads.
+    fn open(&self, key: &str) -> Result<Box<dyn Read + Send>>;
+
+    /// A local file with the object's bytes.
+    fn local_copy(&self, key: &str) -> Result<LocalCopy>;
+
+    /// Every object whose key starts with `prefix`, sorted by key. Keys
+    /// after `start_after` only, when given.
+    fn list(&self, prefix: &str, start_after: Option<&str>) -> Result<Vec<ObjectMeta>>;
+
+    /// Where this store is, for messages (`local store at /srv/logseal/store`).
+    fn describe(&self) -> String;
+}
+
+/// Checks that `key` is a relative, `/`-separated key of safe characters
+/// with no empty, `.` or `..` segment.
+pub fn validate_key(key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= 1024
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._/=".contains(&b))
+        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.starts_with(".tmp-"));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::InvalidInput, format!("object key {key:?} is not a valid key")))
+    }
+}

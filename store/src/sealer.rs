@@ -1,0 +1,396 @@
+//! The sealer: batches of records → encrypted Parquet file + manifest +
+//! manifest-log update + signed checkpoint, continuing the stream's chain
+//! across files and across restarts. A stream's state is recovered from
+//! the store alone ([`StreamSealer::open`]).
+//!
+//! Write order for file `k`: data object, manifest `k`, checkpoint. A crash
+//! between them leaves an orphan data object (reported by `verify` as
+//! unreferenced, harmless) or a manifest not yet covered by a checkpoint;
+//! on the next start the sealer re-verifies such a manifest's file with its
+//! keys (decrypt, recompute every commitment, the Merkle root and the
+//! chain) before signing a checkpoint over it, so a manifest planted in the
+//! bucket by someone without the keys is never adopted.
+
+use std::sync::Arc;
+
+use logseal_core::blind::IpTagger;
+use logseal_core::checkpoint::{CheckpointBody, Heartbeat, LogSigner, origin, validate_stream_name};
+use logseal_core::commit::{FileDigest, SaltKey, chain_genesis};
+use logseal_core::layout::{self, KeyKind};
+use logseal_core::manifest::{DataObject, KeyInfo, MANIFEST_FORMAT, MANIFEST_VERSION, Manifest, TimeRange};
+use logseal_core::merkle::MerkleTree;
+use logseal_core::timefmt::format_rfc3339_utc;
+use logseal_core::{Hash, Micros, Record};
+use rand::RngCore;
+
+use crate::deep::check_file;
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::pme::PmeKeys;
+use crate::keys::{KeyDomain, KeyProvider};
+use crate::object::ObjectStore;
+use crate::sealed::schema::columns_of;
+use crate::sealed::write::{WriteOptions, write_sealed_file};
+
+/// How a stream is sealed.
+#[derive(Debug, Clone)]
+pub struct SealerOptions {
+    /// The deployment name (first part of every origin, and the key name).
+    pub deployment: String,
+    /// Seconds between checkpoints when idle (the heartbeat promise).
+    pub heartbeat_secs: u64,
+    /// File layout.
+    pub write: WriteOptions,
+    /// Recorded in manifests, e.g. `logseal 0.1.0`.
+    pub writer: String,
+}
+
+/// What one sealed file amounts to.
+#[derive(Debug, Clone)]
+pub struct SealReceipt {
+    /// The file's index in the stream.
+    pub file_index: u64,
+    /// Its sequence range.
+    pub seq_first: u64,
+    /// Its sequence range.
+    pub seq_last: u64,
+    /// The data object's key and size.
+    pub data_key: String,
+    /// Size of the data object.
+    pub data_size: u64,
+    /// Rows that store `raw`.
+    pub raw_stored: u64,
+}
+
+/// Where a stream stands.
+#[derive(Debug, Clone)]
+struct StreamState {
+    next_file_index: u64,
+    next_seq: u64,
+    chain_head: Hash,
+    manifest_log: MerkleTree,
+    next_checkpoint: u64,
+    last_checkpoint_secs: Option<u64>,
+    /// Manifests covered by the newest checkpoint.
+    signed_size: u64,
+}
+
+/// Seals one stream.
+pub struct StreamSealer {
+    store: Arc<dyn ObjectStore>,
+    keys: Arc<dyn KeyProvider>,
+    pme: PmeKeys,
+    tagger: IpTagger,
+    signer: Arc<LogSigner>,
+    options: SealerOptions,
+    stream: String,
+    origin: String,
+    state: StreamState,
+}
+
+impl std::fmt::Debug for StreamSealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StreamSealer({}, next seq {})", self.origin, self.state.next_seq)
+    }
+}
+
+fn secs(micros: Micros) -> u64 {
+    u64::try_from(micros.div_euclid(1_000_000)).unwrap_or(0)
+}
+
+impl StreamSealer {
+    /// Opens `stream`, recovering its state from the store: every manifest
+    /// is read and checked against the newest checkpoint.
+    pub fn open(
+        store: Arc<dyn ObjectStore>,
+        keys: Arc<dyn KeyProvider>,
+        signer: Arc<LogSigner>,
+        stream: &str,
+        options: SealerOptions,
+        now: Micros,
+    ) -> Result<StreamSealer> {
+        validate_stream_name(stream)?;
+        let origin = origin(&options.deployment, stream);
+        let tagger = IpTagger::new(&*keys.index_key()?);
+        let pme = PmeKeys::new(Arc::clone(&keys));
+        let state = recover(&*store, &signer, stream, &origin)?;
+        let mut sealer = StreamSealer {
+            store,
+            keys,
+            pme,
+            tagger,
+            signer,
+            options,
+            stream: stream.to_owned(),
+            origin,
+            state,
+        };
+        sealer.adopt_unsigned_manifests(now)?;
+        Ok(sealer)
+    }
+
+    /// The sequence number the next record must have.
+    pub fn next_seq(&self) -> u64 {
+        self.state.next_seq
+    }
+
+    /// Files sealed so far in the stream.
+    pub fn file_count(&self) -> u64 {
+        self.state.next_file_index
+    }
+
+    /// The stream's checkpoint origin.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Seals `records` (whose sequence numbers must continue the stream
+    /// without a gap) into one file, its manifest and a checkpoint.
+    pub fn seal(&mut self, records: &[Record], now: Micros) -> Result<SealReceipt> {
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return Err(Error::new(ErrorKind::InvalidInput, "nothing to seal"));
+        };
+        if first.seq != self.state.next_seq {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("stream {} continues at seq {}, not {}", self.stream, self.state.next_seq, first.seq),
+            ));
+        }
+        let file_index = self.state.next_file_index;
+        let mut salt = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let salt_key = SaltKey::from_bytes(salt);
+
+        // The digest (commitments, Merkle root, chain) and the Parquet file
+        // are independent: compute them on two threads.
+        let encryption = self.pme.encryption(&columns_of(KeyDomain::Base), &columns_of(KeyDomain::Pii))?;
+        let (digest, written) = std::thread::scope(|scope| {
+            let digest = scope.spawn(|| digest_records(&salt_key, self.state.chain_head, records));
+            let written = write_sealed_file(records, &self.tagger, encryption, &self.options.write);
+            (digest.join().expect("digest thread does not panic"), written)
+        });
+        let digest = digest?;
+        let written = written?;
+        if digest.seq_last != last.seq {
+            return Err(Error::new(ErrorKind::InvalidInput, "records are not in sequence order"));
+        }
+
+        let data_key = layout::data_key(&self.stream, file_index, rand::rngs::OsRng.next_u32());
+        let sha256 = Hash::of(&written.bytes);
+        let salt_key_wrapped = self.keys.wrap(
+            &self.keys.master_key_id(KeyDomain::Pii),
+            salt_key.as_bytes(),
+            &salt_key_context(&self.origin, file_index),
+        )?;
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT.into(),
+            version: MANIFEST_VERSION,
+            origin: self.origin.clone(),
+            stream: self.stream.clone(),
+            file_index,
+            seq_first: first.seq,
+            seq_last: last.seq,
+            count: records.len() as u64,
+            event_time: digest.event_time,
+            received_at: digest.received_at,
+            data: DataObject { key: data_key.clone(), size: written.bytes.len() as u64, sha256 },
+            merkle_root: digest.digest.merkle_root(),
+            chain_in: self.state.chain_head,
+            chain_out: digest.digest.chain_out(),
+            keys: self.key_info(),
+            salt_key_wrapped,
+            raw_stored: written.raw_stored,
+            parse_errors: digest.parse_errors,
+            created_at: format_rfc3339_utc(now),
+            writer: self.options.writer.clone(),
+        };
+        let manifest_bytes = manifest.to_canonical_json();
+
+        self.store.put_new(&data_key, &written.bytes)?;
+        self.store.put_new(&layout::manifest_key(&self.stream, file_index), &manifest_bytes)?;
+        self.state.manifest_log.push(Manifest::leaf_hash(&manifest_bytes));
+        self.state.next_file_index += 1;
+        self.state.next_seq = last.seq + 1;
+        self.state.chain_head = manifest.chain_out;
+        self.checkpoint(Heartbeat::Every(self.options.heartbeat_secs), now)?;
+        Ok(SealReceipt {
+            file_index,
+            seq_first: first.seq,
+            seq_last: last.seq,
+            data_key,
+            data_size: manifest.data.size,
+            raw_stored: written.raw_stored,
+        })
+    }
+
+    /// Writes a heartbeat checkpoint if the last one is `heartbeat_secs`
+    /// old; returns whether it wrote one.
+    pub fn heartbeat(&mut self, now: Micros) -> Result<bool> {
+        let due = self.state.last_checkpoint_secs.is_none_or(|last| secs(now) >= last + self.options.heartbeat_secs);
+        if due {
+            self.checkpoint(Heartbeat::Every(self.options.heartbeat_secs), now)?;
+        }
+        Ok(due)
+    }
+
+    /// Writes a final checkpoint saying the writer stopped cleanly.
+    pub fn pause(&mut self, now: Micros) -> Result<()> {
+        self.checkpoint(Heartbeat::Paused, now)
+    }
+
+    fn key_info(&self) -> KeyInfo {
+        KeyInfo {
+            provider: self.keys.kind().into(),
+            base: self.keys.master_key_id(KeyDomain::Base),
+            pii: self.keys.master_key_id(KeyDomain::Pii),
+            index: self.keys.index_key_id(),
+        }
+    }
+
+    fn checkpoint(&mut self, heartbeat: Heartbeat, now: Micros) -> Result<()> {
+        let body = CheckpointBody {
+            origin: self.origin.clone(),
+            size: self.state.manifest_log.len(),
+            root: self.state.manifest_log.root(),
+            heartbeat,
+        };
+        // Timestamps never go backwards, even if the clock does.
+        let timestamp = secs(now).max(self.state.last_checkpoint_secs.unwrap_or(0));
+        let note = self.signer.sign(&body, timestamp)?;
+        self.store.put_new(&layout::checkpoint_key(&self.stream, self.state.next_checkpoint), &note)?;
+        self.state.next_checkpoint += 1;
+        self.state.last_checkpoint_secs = Some(timestamp);
+        self.state.signed_size = body.size;
+        Ok(())
+    }
+
+    /// Signs over manifests that a crash left without a checkpoint, after
+    /// checking each one's file with the keys.
+    fn adopt_unsigned_manifests(&mut self, now: Micros) -> Result<()> {
+        let signed = self.state.signed_size;
+        let total = self.state.manifest_log.len();
+        if signed == total {
+            return Ok(());
+        }
+        for k in signed..total {
+            let key = layout::manifest_key(&self.stream, k);
+            let bytes = self.store.get(&key)?;
+            let manifest = Manifest::from_canonical_json(&bytes).map_err(|e| Error::from(e).context(&key))?;
+            let findings = check_file(&*self.store, &self.pme, &*self.keys, &manifest)?;
+            if let Some(first) = findings.first() {
+                return Err(Error::new(
+                    ErrorKind::Integrity,
+                    format!(
+                        "manifest {key} is not covered by a checkpoint and its file does not verify ({}); refusing to sign over it — run `logseal verify --deep`",
+                        first.message
+                    ),
+                ));
+            }
+        }
+        self.checkpoint(Heartbeat::Every(self.options.heartbeat_secs), now)
+    }
+}
+
+/// The associated data binding a wrapped salt key to its file.
+pub fn salt_key_context(origin: &str, file_index: u64) -> Vec<u8> {
+    format!("\nlogseal/salt-key/v1\n{origin}\n{file_index}").into_bytes()
+}
+
+struct RecordsDigest {
+    digest: FileDigest,
+    seq_last: u64,
+    event_time: Option<TimeRange>,
+    received_at: TimeRange,
+    parse_errors: u64,
+}
+
+fn digest_records(salt_key: &SaltKey, chain_in: Hash, records: &[Record]) -> Result<RecordsDigest> {
+    let mut digest = FileDigest::new(salt_key, chain_in);
+    let mut event = None::<(Micros, Micros)>;
+    let mut received = (Micros::MAX, Micros::MIN);
+    let mut parse_errors = 0;
+    for r in records {
+        digest.push(r).map_err(|b| {
+            Error::new(ErrorKind::InvalidInput, format!("records are not contiguous: expected seq {}, got {}", b.expected, b.found))
+        })?;
+        if let Some(t) = r.time {
+            let (lo, hi) = event.get_or_insert((t.utc_micros, t.utc_micros));
+            *lo = (*lo).min(t.utc_micros);
+            *hi = (*hi).max(t.utc_micros);
+        }
+        received = (received.0.min(r.received_at), received.1.max(r.received_at));
+        parse_errors += u64::from(r.parse_error.is_some());
+    }
+    let range = |(lo, hi): (Micros, Micros)| TimeRange { min: format_rfc3339_utc(lo), max: format_rfc3339_utc(hi) };
+    Ok(RecordsDigest {
+        seq_last: records.last().map_or(0, |r| r.seq),
+        digest,
+        event_time: event.map(range),
+        received_at: range(received),
+        parse_errors,
+    })
+}
+
+/// Rebuilds a stream's state from its manifests and newest checkpoint.
+fn recover(store: &dyn ObjectStore, signer: &LogSigner, stream: &str, origin: &str) -> Result<StreamState> {
+    let listing = store.list(&layout::stream_prefix(stream), None)?;
+    let mut manifests = Vec::new();
+    let mut checkpoints = Vec::new();
+    for meta in &listing {
+        match layout::classify(stream, &meta.key) {
+            KeyKind::Manifest(k) => manifests.push(k),
+            KeyKind::Checkpoint(n) => checkpoints.push(n),
+            _ => {}
+        }
+    }
+    let integrity = |what: String| {
+        Error::new(ErrorKind::Integrity, format!("stream {stream} in {}: {what}; run `logseal verify` before sealing more", store.describe()))
+    };
+    let mut log = MerkleTree::default();
+    let mut last: Option<Manifest> = None;
+    for (expected, &k) in manifests.iter().enumerate() {
+        if k != expected as u64 {
+            return Err(integrity(format!("manifest {expected} is missing")));
+        }
+        let key = layout::manifest_key(stream, k);
+        let bytes = store.get(&key)?;
+        let manifest = Manifest::from_canonical_json(&bytes).map_err(|e| integrity(format!("{key}: {e}")))?;
+        if manifest.origin != origin || manifest.file_index != k {
+            return Err(integrity(format!("{key} belongs to {} file {}", manifest.origin, manifest.file_index)));
+        }
+        if let Some(prev) = &last
+            && (manifest.seq_first != prev.seq_last + 1 || manifest.chain_in != prev.chain_out)
+        {
+            return Err(integrity(format!("{key} does not continue manifest {}", prev.file_index)));
+        }
+        log.push(Manifest::leaf_hash(&bytes));
+        last = Some(manifest);
+    }
+    let (signed_size, last_checkpoint_secs) = match checkpoints.last() {
+        None => (0, None),
+        Some(&n) => {
+            let key = layout::checkpoint_key(stream, n);
+            let note = store.get(&key)?;
+            let checkpoint = signer.verifier().open(&note).map_err(|e| integrity(format!("{key}: {e}")))?;
+            let body = &checkpoint.body;
+            if body.origin != origin {
+                return Err(integrity(format!("{key} is for {}", body.origin)));
+            }
+            if body.size > log.len() {
+                return Err(integrity(format!("{key} covers {} files but only {} manifests exist", body.size, log.len())));
+            }
+            if log.root_at(body.size).map_err(|e| integrity(e.to_string()))? != body.root {
+                return Err(integrity(format!("the manifests do not match {key}")));
+            }
+            (body.size, Some(checkpoint.timestamp))
+        }
+    };
+    Ok(StreamState {
+        next_file_index: log.len(),
+        next_seq: last.as_ref().map_or(0, |m| m.seq_last + 1),
+        chain_head: last.as_ref().map_or_else(|| chain_genesis(origin), |m| m.chain_out),
+        manifest_log: log,
+        next_checkpoint: checkpoints.last().map_or(0, |n| n + 1),
+        last_checkpoint_secs,
+        signed_size,
+    })
+}
