@@ -1,1 +1,277 @@
-fn main() {}
+//! The `logseal` binary: argument parsing and wiring. Business logic lives
+//! in the libraries; this crate turns arguments into calls and results
+//! into text, JSON and exit codes.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod config;
+mod input;
+mod progress;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use logseal_core::LineFormat;
+use logseal_core::checkpoint::LogVerifier;
+use logseal_store::keys::KeyProvider;
+use logseal_store::keys::local::load_verifier;
+use logseal_store::object::ObjectStore;
+use logseal_store::object::local::LocalStore;
+
+use crate::config::DataDir;
+
+/// Tamper-evident, encrypted storage for access logs, and the auditor's verifier.
+#[derive(Debug, Parser)]
+#[command(name = "logseal", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Combined,
+    Common,
+    Json,
+}
+
+impl From<FormatArg> for LineFormat {
+    fn from(f: FormatArg) -> LineFormat {
+        match f {
+            FormatArg::Combined => LineFormat::Combined,
+            FormatArg::Common => LineFormat::Common,
+            FormatArg::Json => LineFormat::Json,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct DataDirArg {
+    /// The data directory.
+    #[arg(long, env = "LOGSEAL_DATA_DIR", default_value = "./logseal-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a data directory: config, local keys, checkpoint signing key pair.
+    Init {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Deployment name (origin prefix and key name), e.g. logs.example.com/prod.
+        #[arg(long)]
+        deployment: Option<String>,
+    },
+    /// Seal existing access-log files (plain, .gz, .zst, or - for stdin).
+    Import {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The stream to append to.
+        #[arg(long, default_value = "import")]
+        stream: String,
+        /// Line format.
+        #[arg(long, value_enum, default_value = "combined")]
+        format: FormatArg,
+        /// Records per sealed file (default from the config).
+        #[arg(long)]
+        file_records: Option<usize>,
+        /// TOML file mapping record fields to JSON keys (for --format json).
+        #[arg(long)]
+        json_mapping: Option<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Files to import.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Verify a store: structure with the public key only, or --deep with keys.
+    Verify {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Verify this store directory directly (no data directory needed).
+        #[arg(long, conflicts_with = "deep")]
+        store: Option<PathBuf>,
+        /// The log's public key (C2SP vkey). Default: the data directory's own copy.
+        #[arg(long)]
+        pubkey: Option<PathBuf>,
+        /// Decrypt every file and recompute every commitment (needs the keys).
+        #[arg(long)]
+        deep: bool,
+        /// Keep the last verified checkpoints here; later runs check only what is new.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// With --state: still re-read and re-hash everything.
+        #[arg(long)]
+        full: bool,
+        /// Only this stream.
+        #[arg(long)]
+        stream: Option<String>,
+        /// Report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Hashing threads (default: number of CPUs).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Print an evidence bundle proving one record (JSON on stdout).
+    Prove {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The stream.
+        #[arg(long)]
+        stream: String,
+        /// The record's sequence number.
+        #[arg(long)]
+        seq: u64,
+    },
+    /// Verify an evidence bundle offline with the log's public key.
+    VerifyProof {
+        /// The bundle (- for stdin).
+        proof: PathBuf,
+        /// The log's public key (C2SP vkey).
+        #[arg(long)]
+        pubkey: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("logseal: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn verifier_for(pubkey: Option<&Path>, dir: &Path) -> Result<LogVerifier> {
+    match pubkey {
+        Some(path) => Ok(load_verifier(path)?),
+        None => {
+            let data = DataDir::open(dir)?;
+            eprintln!(
+                "logseal: note: using the public key stored in the data directory ({}); pass --pubkey with a copy you trust for an independent check",
+                data.public_key_path().display()
+            );
+            data.verifier()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let stderr_tty = std::io::stderr().is_terminal();
+    match cli.command {
+        Command::Init { dir, deployment } => {
+            let made = cmd::init::run(&dir.data_dir, deployment.as_deref())?;
+            println!("initialized logseal data directory {}", dir.data_dir.display());
+            println!("checkpoint public key: {}", made.public_key_path.display());
+            println!("vkey: {}", made.vkey);
+            println!("give the public key to your auditors; keep {}/keys secret and backed up", dir.data_dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { dir, stream, format, file_records, json_mapping, json, files } => {
+            let data = DataDir::open(&dir.data_dir)?;
+            let json_mapping = match json_mapping {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    Some(toml::from_str(&text).with_context(|| format!("JSON mapping {}", path.display()))?)
+                }
+                None => None,
+            };
+            let args = cmd::import::ImportArgs {
+                stream,
+                format: format.into(),
+                files,
+                file_records,
+                json_mapping,
+                progress: stderr_tty,
+            };
+            let summary = cmd::import::run(&data, args)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print_import_summary(&summary);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { dir, store, pubkey, deep, state, full, stream, json, threads } => {
+            let verifier = verifier_for(pubkey.as_deref(), &dir.data_dir)?;
+            let (store, keys): (Arc<dyn ObjectStore>, Option<Arc<dyn KeyProvider>>) = match store {
+                Some(root) => {
+                    if !root.join(logseal_core::layout::FORMAT_PREFIX).is_dir() {
+                        bail!(
+                            "{} is not a logseal store (it has no {} directory)",
+                            root.display(),
+                            logseal_core::layout::FORMAT_PREFIX
+                        );
+                    }
+                    (Arc::new(LocalStore::open(root)?), None)
+                }
+                None => {
+                    let data = DataDir::open(&dir.data_dir)?;
+                    let keys: Option<Arc<dyn KeyProvider>> = deep.then(|| data.keys() as Arc<dyn KeyProvider>);
+                    (data.store()?, keys)
+                }
+            };
+            if let Some(s) = &stream {
+                logseal_core::checkpoint::validate_stream_name(s)?;
+            }
+            let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+            let args =
+                cmd::verify::VerifyArgs { store, verifier, keys, state, full, stream, threads, progress: stderr_tty };
+            let verified = cmd::verify::run(args)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&cmd::verify::to_json(&verified))?)?;
+            } else {
+                write!(out, "{}", cmd::verify::to_text(&verified))?;
+            }
+            Ok(if verified.report.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Prove { dir, stream, seq } => {
+            let data = DataDir::open(&dir.data_dir)?;
+            let bundle = cmd::prove::prove(&data, &stream, seq)?;
+            std::io::stdout().lock().write_all(&bundle)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::VerifyProof { proof, pubkey } => {
+            let verifier = load_verifier(&pubkey)?;
+            match cmd::prove::verify_proof(&proof, &verifier)? {
+                Ok(proven) => {
+                    print!("{}", cmd::prove::describe(&proven));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(why) => {
+                    println!("INVALID: {why}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+fn print_import_summary(s: &cmd::import::ImportSummary) {
+    let errors: u64 = s.parse_errors.values().sum();
+    println!("records sealed:   {}", s.records);
+    if let Some((a, b)) = s.seq_range {
+        println!("sequence range:   {a}..={b}");
+    }
+    println!(
+        "files written:    {} ({} bytes, {:.1} bytes/record)",
+        s.files,
+        s.bytes_written,
+        s.bytes_written as f64 / s.records.max(1) as f64
+    );
+    println!("raw lines stored: {} (the rest are rendered back from their fields)", s.raw_stored);
+    println!("parse errors:     {errors} (kept with their raw bytes)");
+    for (kind, n) in &s.parse_errors {
+        println!("  {kind:<16} {n}");
+    }
+    println!("time:             {:.2} s ({:.0} records/s)", s.seconds, s.records as f64 / s.seconds.max(1e-9));
+}

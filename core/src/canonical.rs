@@ -112,24 +112,45 @@ mod tests {
             parse_error: None,
         };
         let expected = concat!(
-            "0000000000000007",                         // seq
-            "00060a24181e4000",                         // received_at
-            "0000000a", "66696c653a612e6c6f67",         // source "file:a.log"
-            "01", "01",                                 // format: combined
-            "01", "00060a24180efdc0", "ffff9d90",       // time, offset -07:00
-            "01", "04", "c0000201",                     // client_ip 192.0.2.1
-            "01", "00000003", "474554",                 // method "GET"
-            "01", "00000004", "2f613f62",               // url "/a?b"
-            "01", "00000002", "2f61",                   // url_path "/a"
-            "01", "00000008", "485454502f312e31",       // protocol "HTTP/1.1"
-            "01", "00c8",                               // status 200
-            "01", "0000000000000200",                   // bytes_sent 512
-            "00",                                       // duration_us
-            "00",                                       // referer
-            "01", "00000006", "6375726c2f38",           // user_agent "curl/8"
-            "00", "00", "00",                           // user_id, request_id, host
-            "00000008", "726177206c696e65",             // raw "raw line"
-            "00",                                       // parse_error
+            "0000000000000007", // seq
+            "00060a24181e4000", // received_at
+            "0000000a",
+            "66696c653a612e6c6f67", // source "file:a.log"
+            "01",
+            "01", // format: combined
+            "01",
+            "00060a24180efdc0",
+            "ffff9d90", // time, offset -07:00
+            "01",
+            "04",
+            "c0000201", // client_ip 192.0.2.1
+            "01",
+            "00000003",
+            "474554", // method "GET"
+            "01",
+            "00000004",
+            "2f613f62", // url "/a?b"
+            "01",
+            "00000002",
+            "2f61", // url_path "/a"
+            "01",
+            "00000008",
+            "485454502f312e31", // protocol "HTTP/1.1"
+            "01",
+            "00c8", // status 200
+            "01",
+            "0000000000000200", // bytes_sent 512
+            "00",               // duration_us
+            "00",               // referer
+            "01",
+            "00000006",
+            "6375726c2f38", // user_agent "curl/8"
+            "00",
+            "00",
+            "00", // user_id, request_id, host
+            "00000008",
+            "726177206c696e65", // raw "raw line"
+            "00",               // parse_error
         );
         assert_eq!(hex::encode(encode(&record)), expected);
     }

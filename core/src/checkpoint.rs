@@ -46,7 +46,9 @@ impl Heartbeat {
     }
 
     fn from_extension(ext: &str) -> Result<Heartbeat, Error> {
-        let bad = || Error::new(ErrorKind::Malformed, format!("checkpoint extension {ext:?} is not a logseal/v1 heartbeat line"));
+        let bad = || {
+            Error::new(ErrorKind::Malformed, format!("checkpoint extension {ext:?} is not a logseal/v1 heartbeat line"))
+        };
         let line = ext.strip_suffix('\n').ok_or_else(bad)?;
         let rest = line.strip_prefix(EXTENSION_PREFIX).ok_or_else(bad)?;
         if rest == "paused" {
@@ -204,8 +206,8 @@ impl LogSigner {
         let text = TlogCheckpoint::new(&body.origin, body.size, body.root.to_tlog(), &body.heartbeat.to_extension())
             .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("checkpoint for {}: {e}", body.origin)))?
             .to_bytes();
-        let mut note = Note::new(&text, &[])
-            .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("checkpoint note: {e}")))?;
+        let mut note =
+            Note::new(&text, &[]).map_err(|e| Error::new(ErrorKind::InvalidInput, format!("checkpoint note: {e}")))?;
         let plain = PlainSigner(self);
         let cosig = CosignatureSigner { log: self, timestamp };
         note.add_sigs(&[&plain, &cosig])
@@ -256,7 +258,8 @@ impl LogVerifier {
     /// Parses a C2SP verifier key (`<name>+<id>+<base64(0x01 ‖ key)>`).
     pub fn from_vkey(vkey: &str) -> Result<LogVerifier, Error> {
         let vkey = vkey.trim();
-        let bad = |why: &str| Error::new(ErrorKind::BadKey, format!("not a signed-note Ed25519 public key (vkey): {why}"));
+        let bad =
+            |why: &str| Error::new(ErrorKind::BadKey, format!("not a signed-note Ed25519 public key (vkey): {why}"));
         let parts: Vec<&str> = vkey.splitn(3, '+').collect();
         let [name, id, key64] = parts[..] else {
             return Err(bad("expected <name>+<id>+<key>"));
@@ -294,7 +297,10 @@ impl LogVerifier {
         let cosig = CosignatureVerifier { name: self.name.clone(), key: self.key };
         let known = VerifierList::new(vec![Box::new(plain), Box::new(cosig)]);
         let (verified, _others) = note.verify(&known).map_err(|e| {
-            Error::new(ErrorKind::BadSignature, format!("checkpoint signature: {e} (signed by another key, or altered)"))
+            Error::new(
+                ErrorKind::BadSignature,
+                format!("checkpoint signature: {e} (signed by another key, or altered)"),
+            )
         })?;
         let plain_id = key_id(&self.name, ALG_ED25519, &self.key);
         let cosig_id = key_id(&self.name, ALG_COSIGNATURE_V1, &self.key);
@@ -370,12 +376,19 @@ mod tests {
     use super::*;
 
     fn signer() -> LogSigner {
-        LogSigner::from_skey(&LogSigner { name: "logseal.test/d1".into(), key: SigningKey::from_bytes(&[9; 32]) }.to_skey())
-            .unwrap()
+        LogSigner::from_skey(
+            &LogSigner { name: "logseal.test/d1".into(), key: SigningKey::from_bytes(&[9; 32]) }.to_skey(),
+        )
+        .unwrap()
     }
 
     fn body() -> CheckpointBody {
-        CheckpointBody { origin: "logseal.test/d1/s1".into(), size: 3, root: Hash([5; 32]), heartbeat: Heartbeat::Every(60) }
+        CheckpointBody {
+            origin: "logseal.test/d1/s1".into(),
+            size: 3,
+            root: Hash([5; 32]),
+            heartbeat: Heartbeat::Every(60),
+        }
     }
 
     #[test]

@@ -72,8 +72,7 @@ impl Serialize for Hash {
 impl<'de> Deserialize<'de> for Hash {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Hash::from_hex(&text)
-            .ok_or_else(|| serde::de::Error::custom("expected 64 lowercase hex digits"))
+        Hash::from_hex(&text).ok_or_else(|| serde::de::Error::custom("expected 64 lowercase hex digits"))
     }
 }
 

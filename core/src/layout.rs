@@ -59,7 +59,9 @@ pub fn classify(stream: &str, key: &str) -> KeyKind {
     let parsed = if let Some(name) = rest.strip_prefix("data/") {
         name.strip_suffix(".parquet")
             .and_then(|n| n.split_once('-'))
-            .filter(|(_, nonce)| nonce.len() == 8 && nonce.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+            .filter(|(_, nonce)| {
+                nonce.len() == 8 && nonce.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            })
             .and_then(|(i, _)| index(i))
             .map(KeyKind::Data)
     } else if let Some(name) = rest.strip_prefix("manifests/") {

@@ -18,6 +18,7 @@ pub mod layout;
 pub mod manifest;
 pub mod merkle;
 pub mod parse;
+pub mod proof;
 pub mod record;
 pub mod render;
 pub mod timefmt;

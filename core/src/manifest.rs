@@ -155,7 +155,10 @@ pub(crate) mod tests {
             seq_last: 9,
             count: 10,
             event_time: None,
-            received_at: TimeRange { min: "2026-01-01T00:00:00.000000Z".into(), max: "2026-01-01T00:00:01.000000Z".into() },
+            received_at: TimeRange {
+                min: "2026-01-01T00:00:00.000000Z".into(),
+                max: "2026-01-01T00:00:01.000000Z".into(),
+            },
             data: DataObject { key: "v1/s1/data/000000000000-ab.parquet".into(), size: 123, sha256: Hash([7; 32]) },
             merkle_root: Hash([1; 32]),
             chain_in: Hash([2; 32]),

@@ -101,10 +101,7 @@ impl HashReader for StoredHashes<'_> {
         indexes
             .iter()
             .map(|&i| {
-                usize::try_from(i)
-                    .ok()
-                    .and_then(|i| self.0.get(i).copied())
-                    .ok_or(tlog_tiles::Error::IndexesNotInTree)
+                usize::try_from(i).ok().and_then(|i| self.0.get(i).copied()).ok_or(tlog_tiles::Error::IndexesNotInTree)
             })
             .collect()
     }
@@ -136,9 +133,8 @@ impl MerkleTree {
 
     /// Appends a leaf hash.
     pub fn push(&mut self, leaf: Hash) {
-        let hashes =
-            tlog_tiles::stored_hashes_for_record_hash(self.len, leaf.to_tlog(), &StoredHashes(&self.stored))
-                .expect("stored hashes of an in-memory tree are always present");
+        let hashes = tlog_tiles::stored_hashes_for_record_hash(self.len, leaf.to_tlog(), &StoredHashes(&self.stored))
+            .expect("stored hashes of an in-memory tree are always present");
         self.stored.extend(hashes);
         self.len += 1;
     }

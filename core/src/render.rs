@@ -65,9 +65,7 @@ pub fn render_into(record: &Record, out: &mut Vec<u8>) -> bool {
         protocol: record.protocol.as_deref(),
         status: record.status,
         bytes_sent: record.bytes_sent,
-        unrenderable: record.duration_us.is_some()
-            || record.request_id.is_some()
-            || record.host.is_some(),
+        unrenderable: record.duration_us.is_some() || record.request_id.is_some() || record.host.is_some(),
         referer: record.referer.as_deref(),
         user_agent: record.user_agent.as_deref(),
         user_id: record.user_id.as_deref(),
@@ -87,9 +85,7 @@ pub fn render_fields(format: LineFormat, fields: &ParsedFields) -> Option<Vec<u8
         protocol: fields.protocol.as_deref(),
         status: fields.status,
         bytes_sent: fields.bytes_sent,
-        unrenderable: fields.duration_us.is_some()
-            || fields.request_id.is_some()
-            || fields.host.is_some(),
+        unrenderable: fields.duration_us.is_some() || fields.request_id.is_some() || fields.host.is_some(),
         referer: fields.referer.as_deref(),
         user_agent: fields.user_agent.as_deref(),
         user_id: fields.user_id.as_deref(),
@@ -148,7 +144,18 @@ fn render_clf(combined: bool, f: &Fields<'_>, out: &mut Vec<u8>) -> Option<()> {
     let time = f.time.filter(|&t| clf_time_representable(t))?;
     let status = f.status.filter(|&s| s <= 999)?;
 
-    write!(out, "{}", f.client_ip?).ok()?;
+    match f.client_ip? {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            for (i, octet) in [a, b, c, d].into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_padded(out, u64::from(octet), 1);
+            }
+        }
+        ip @ IpAddr::V6(_) => write!(out, "{ip}").ok()?,
+    }
     out.extend_from_slice(b" - ");
     match f.user_id {
         None => out.push(b'-'),
@@ -162,9 +169,7 @@ fn render_clf(combined: bool, f: &Fields<'_>, out: &mut Vec<u8>) -> Option<()> {
     match (f.method, f.url, f.protocol) {
         (None, None, None) if f.url_path.is_none() => out.push(b'-'),
         (Some(method), Some(url), Some(protocol)) => {
-            if f.url_path != Some(url_path(url))
-                || [method, url, protocol].iter().any(|p| p.contains(' '))
-            {
+            if f.url_path != Some(url_path(url)) || [method, url, protocol].iter().any(|p| p.contains(' ')) {
                 return None;
             }
             push_escaped(out, method);
@@ -196,29 +201,29 @@ fn render_clf(combined: bool, f: &Fields<'_>, out: &mut Vec<u8>) -> Option<()> {
     Some(())
 }
 
-/// Whether nginx writes `b` as `\xNN` in a logged variable.
-fn needs_escape(b: u8) -> bool {
-    b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b)
-}
+/// Which bytes nginx writes as `\xNN` in a logged variable: `"`, `\`,
+/// bytes below 0x20 and from 0x7f up.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b == b'"' as usize || b == b'\\' as usize || b < 0x20 || b >= 0x7f;
+        b += 1;
+    }
+    table
+};
 
 /// Appends `text` with nginx's escaping.
 fn push_escaped(out: &mut Vec<u8>, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let b = text.as_bytes();
-    let mut run = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if needs_escape(c) {
-            out.extend_from_slice(&b[run..i]);
-            out.extend_from_slice(&[
-                b'\\',
-                b'x',
-                HEX[usize::from(c >> 4)],
-                HEX[usize::from(c & 0xf)],
-            ]);
-            run = i + 1;
-        }
+    let mut rest = text.as_bytes();
+    while let Some(i) = rest.iter().position(|&c| ESCAPED[usize::from(c)]) {
+        let c = rest[i];
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(&[b'\\', b'x', HEX[usize::from(c >> 4)], HEX[usize::from(c & 0xf)]]);
+        rest = &rest[i + 1..];
     }
-    out.extend_from_slice(&b[run..]);
+    out.extend_from_slice(rest);
 }
 
 #[cfg(test)]
@@ -234,20 +239,10 @@ mod tests {
 
     #[test]
     fn json_and_failed_records_do_not_render() {
-        let fields = ParsedFields {
-            status: Some(200),
-            ..ParsedFields::default()
-        };
+        let fields = ParsedFields { status: Some(200), ..ParsedFields::default() };
         let json = Record::from_parse(0, 0, "t", LineFormat::Json, b"{}".to_vec(), Ok(fields));
         assert_eq!(render_line(&json), None);
-        let failed = Record::from_parse(
-            0,
-            0,
-            "t",
-            LineFormat::Combined,
-            b"x".to_vec(),
-            Err("truncated".into()),
-        );
+        let failed = Record::from_parse(0, 0, "t", LineFormat::Combined, b"x".to_vec(), Err("truncated".into()));
         assert_eq!(render_line(&failed), None);
         assert_eq!(render_line(&Record::default()), None);
     }
@@ -255,26 +250,19 @@ mod tests {
     #[test]
     fn failure_leaves_the_buffer_unchanged() {
         let fields = ParsedFields {
-            time: Some(EventTime {
-                utc_micros: 0,
-                offset_secs: 0,
-            }),
+            time: Some(EventTime { utc_micros: 0, offset_secs: 0 }),
             client_ip: Some(IpAddr::from([1, 2, 3, 4])),
             status: Some(200),
             user_id: Some("bob".into()),
             referer: Some("-".into()),
             ..ParsedFields::default()
         };
-        let mut record =
-            Record::from_parse(0, 0, "t", LineFormat::Combined, Vec::new(), Ok(fields));
+        let mut record = Record::from_parse(0, 0, "t", LineFormat::Combined, Vec::new(), Ok(fields));
         let mut out = b"keep".to_vec();
         assert!(!render_into(&record, &mut out));
         assert_eq!(out, b"keep");
         record.referer = None;
         assert!(render_into(&record, &mut out));
-        assert_eq!(
-            out,
-            b"keep1.2.3.4 - bob [01/Jan/1970:00:00:00 +0000] \"-\" 200 - \"-\" \"-\""
-        );
+        assert_eq!(out, b"keep1.2.3.4 - bob [01/Jan/1970:00:00:00 +0000] \"-\" 200 - \"-\" \"-\"");
     }
 }

@@ -28,9 +28,8 @@ const MICROS_PER_SEC: i64 = 1_000_000;
 const SECS_PER_DAY: i64 = 86_400;
 
 /// English month abbreviations as CLF writes them, January first.
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
+const MONTHS: [&[u8; 3]; 12] =
+    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
 
 /// The largest UTC offset accepted either side of UTC, in seconds (23:59).
 pub const MAX_OFFSET_SECS: i32 = 23 * 3600 + 59 * 60;
@@ -93,14 +92,7 @@ impl Civil {
     fn from_secs(secs: i64) -> Civil {
         let (year, month, day) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
         let rem = secs.rem_euclid(SECS_PER_DAY) as u32;
-        Civil {
-            year,
-            month,
-            day,
-            hour: rem / 3600,
-            minute: rem / 60 % 60,
-            second: rem % 60,
-        }
+        Civil { year, month, day, hour: rem / 3600, minute: rem / 60 % 60, second: rem % 60 }
     }
 
     /// Seconds since the epoch, with second 60 counting as the next
@@ -122,10 +114,7 @@ impl Civil {
         }
         let last = days_in_month(self.year, self.month);
         if self.day < 1 || self.day > last {
-            return Err(format!(
-                "day {} out of range for {}-{:02}",
-                self.day, self.year, self.month
-            ));
+            return Err(format!("day {} out of range for {}-{:02}", self.day, self.year, self.month));
         }
         if self.hour > 23 {
             return Err(format!("hour {} out of range", self.hour));
@@ -142,9 +131,7 @@ impl Civil {
 
 /// The value of a run of ASCII digits, or `None` if any byte is not one.
 fn digits(text: &[u8]) -> Option<u32> {
-    text.iter().try_fold(0u32, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-    })
+    text.iter().try_fold(0u32, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
 }
 
 fn bad_time(message: String) -> ParseError {
@@ -171,12 +158,8 @@ pub fn parse_clf_time(text: &[u8]) -> Result<EventTime, ParseError> {
         && text[17] == b':'
         && text[20] == b' '
         && matches!(text[21], b'+' | b'-');
-    let shape = || {
-        bad_time(format!(
-            "bad time {} in time field, expected dd/Mon/yyyy:hh:mm:ss +hhmm",
-            quote_bytes(text)
-        ))
-    };
+    let shape =
+        || bad_time(format!("bad time {} in time field, expected dd/Mon/yyyy:hh:mm:ss +hhmm", quote_bytes(text)));
     if !shape_ok {
         return Err(shape());
     }
@@ -184,12 +167,7 @@ pub fn parse_clf_time(text: &[u8]) -> Result<EventTime, ParseError> {
     let month = MONTHS
         .iter()
         .position(|m| m.as_slice() == month_text)
-        .ok_or_else(|| {
-            bad_time(format!(
-                "bad month name {} in time field",
-                quote_bytes(month_text)
-            ))
-        })?;
+        .ok_or_else(|| bad_time(format!("bad month name {} in time field", quote_bytes(month_text))))?;
     let (Some(day), Some(year), Some(hour), Some(minute), Some(second), Some(off_h), Some(off_m)) = (
         digits(&text[0..2]),
         digits(&text[7..11]),
@@ -201,28 +179,12 @@ pub fn parse_clf_time(text: &[u8]) -> Result<EventTime, ParseError> {
     ) else {
         return Err(shape());
     };
-    let civil = Civil {
-        year: i64::from(year),
-        month: month as u32 + 1,
-        day,
-        hour,
-        minute,
-        second,
-    };
-    civil
-        .validate()
-        .map_err(|e| bad_time(format!("{e} in time field")))?;
-    let offset_secs = offset_from_parts(text[21], off_h, off_m).ok_or_else(|| {
-        bad_time(format!(
-            "bad utc offset {} in time field",
-            quote_bytes(&text[21..])
-        ))
-    })?;
+    let civil = Civil { year: i64::from(year), month: month as u32 + 1, day, hour, minute, second };
+    civil.validate().map_err(|e| bad_time(format!("{e} in time field")))?;
+    let offset_secs = offset_from_parts(text[21], off_h, off_m)
+        .ok_or_else(|| bad_time(format!("bad utc offset {} in time field", quote_bytes(&text[21..]))))?;
     let utc_secs = civil.to_secs() - i64::from(offset_secs);
-    Ok(EventTime {
-        utc_micros: utc_secs * MICROS_PER_SEC,
-        offset_secs,
-    })
+    Ok(EventTime { utc_micros: utc_secs * MICROS_PER_SEC, offset_secs })
 }
 
 /// Seconds east of UTC for a sign byte and hours/minutes, if in range.
@@ -265,10 +227,7 @@ pub fn format_clf_time(time: EventTime) -> String {
 /// Appends [`format_clf_time`]'s text to `out`, without allocating.
 pub(crate) fn write_clf_time(time: EventTime, out: &mut Vec<u8>) {
     let offset = i64::from(time.offset_secs);
-    let local = time
-        .utc_micros
-        .div_euclid(MICROS_PER_SEC)
-        .saturating_add(offset);
+    let local = time.utc_micros.div_euclid(MICROS_PER_SEC).saturating_add(offset);
     let c = Civil::from_secs(local);
     push_padded(out, u64::from(c.day), 2);
     out.push(b'/');
@@ -320,13 +279,7 @@ pub(crate) fn push_padded(out: &mut Vec<u8>, mut value: u64, width: usize) {
 /// docs.
 pub fn parse_rfc3339(text: &str) -> Option<(Micros, i32)> {
     let b = text.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let civil = Civil {
@@ -378,13 +331,7 @@ pub fn format_rfc3339_utc(micros: Micros) -> String {
     let c = Civil::from_secs(micros.div_euclid(MICROS_PER_SEC));
     let mut out = Vec::with_capacity(27);
     push_year(&mut out, c.year);
-    for (sep, v) in [
-        (b'-', c.month),
-        (b'-', c.day),
-        (b'T', c.hour),
-        (b':', c.minute),
-        (b':', c.second),
-    ] {
+    for (sep, v) in [(b'-', c.month), (b'-', c.day), (b'T', c.hour), (b':', c.minute), (b':', c.second)] {
         out.push(sep);
         push_padded(&mut out, u64::from(v), 2);
     }
@@ -399,7 +346,7 @@ pub fn format_rfc3339_utc(micros: Micros) -> String {
 /// digits; `None` outside years 1970–9999 or if not `digits[.digits]`.
 pub(crate) fn epoch_seconds_to_micros(text: &str) -> Option<Micros> {
     let micros = i64::try_from(decimal_to_micros(text)?).ok()?;
-    (micros <= (MAX_SECS + 1) * MICROS_PER_SEC - 1).then_some(micros)
+    (micros < (MAX_SECS + 1) * MICROS_PER_SEC).then_some(micros)
 }
 
 /// Parses a non-negative decimal number of seconds (`12`, `0.123`, `.5`,
@@ -462,44 +409,14 @@ mod tests {
         // 2000-10-10T20:55:36Z
         assert_eq!(
             t("10/Oct/2000:13:55:36 -0700"),
-            EventTime {
-                utc_micros: 971_211_336_000_000,
-                offset_secs: -25_200
-            }
+            EventTime { utc_micros: 971_211_336_000_000, offset_secs: -25_200 }
         );
-        assert_eq!(
-            t("01/Jan/1970:00:00:00 +0000"),
-            EventTime {
-                utc_micros: 0,
-                offset_secs: 0
-            }
-        );
-        assert_eq!(
-            t("01/Jan/1970:05:30:00 +0530"),
-            EventTime {
-                utc_micros: 0,
-                offset_secs: 19_800
-            }
-        );
-        assert_eq!(
-            t("01/Jan/1970:14:00:00 +1400"),
-            EventTime {
-                utc_micros: 0,
-                offset_secs: 50_400
-            }
-        );
-        assert_eq!(
-            t("29/Feb/2024:12:00:00 +0000").utc_micros,
-            1_709_208_000_000_000
-        );
-        assert_eq!(
-            t("01/Jan/0000:00:00:00 +0000").utc_micros,
-            -62_167_219_200_000_000
-        );
-        assert_eq!(
-            t("31/Dec/9999:23:59:59 +0000").utc_micros,
-            MAX_SECS * MICROS_PER_SEC
-        );
+        assert_eq!(t("01/Jan/1970:00:00:00 +0000"), EventTime { utc_micros: 0, offset_secs: 0 });
+        assert_eq!(t("01/Jan/1970:05:30:00 +0530"), EventTime { utc_micros: 0, offset_secs: 19_800 });
+        assert_eq!(t("01/Jan/1970:14:00:00 +1400"), EventTime { utc_micros: 0, offset_secs: 50_400 });
+        assert_eq!(t("29/Feb/2024:12:00:00 +0000").utc_micros, 1_709_208_000_000_000);
+        assert_eq!(t("01/Jan/0000:00:00:00 +0000").utc_micros, -62_167_219_200_000_000);
+        assert_eq!(t("31/Dec/9999:23:59:59 +0000").utc_micros, MAX_SECS * MICROS_PER_SEC);
     }
 
     #[test]
@@ -521,10 +438,7 @@ mod tests {
     #[test]
     fn clf_time_rejects_out_of_range_and_bad_shapes() {
         for (text, needle) in [
-            (
-                "10/Foo/2000:13:55:36 -0700",
-                r#"bad month name "Foo" in time field"#,
-            ),
+            ("10/Foo/2000:13:55:36 -0700", r#"bad month name "Foo" in time field"#),
             ("10/oct/2000:13:55:36 -0700", "bad month name"),
             ("29/Feb/2023:00:00:00 +0000", "day 29 out of range"),
             ("29/Feb/1900:00:00:00 +0000", "day 29 out of range"),
@@ -552,49 +466,25 @@ mod tests {
         let leap = t("31/Dec/2016:23:59:60 +0000");
         assert_eq!(leap, t("01/Jan/2017:00:00:00 +0000"));
         assert_eq!(format_clf_time(leap), "01/Jan/2017:00:00:00 +0000");
-        assert_eq!(
-            parse_rfc3339("2016-12-31T23:59:60Z"),
-            parse_rfc3339("2017-01-01T00:00:00Z")
-        );
+        assert_eq!(parse_rfc3339("2016-12-31T23:59:60Z"), parse_rfc3339("2017-01-01T00:00:00Z"));
     }
 
     #[test]
     fn unrepresentable_times_still_format() {
         for time in [
-            EventTime {
-                utc_micros: 1,
-                offset_secs: 0,
-            },
-            EventTime {
-                utc_micros: 0,
-                offset_secs: 30,
-            },
-            EventTime {
-                utc_micros: 0,
-                offset_secs: i32::MIN,
-            },
-            EventTime {
-                utc_micros: i64::MAX,
-                offset_secs: i32::MAX,
-            },
-            EventTime {
-                utc_micros: i64::MIN,
-                offset_secs: 0,
-            },
-            EventTime {
-                utc_micros: (MAX_SECS + 1) * MICROS_PER_SEC,
-                offset_secs: 0,
-            },
+            EventTime { utc_micros: 1, offset_secs: 0 },
+            EventTime { utc_micros: 0, offset_secs: 30 },
+            EventTime { utc_micros: 0, offset_secs: i32::MIN },
+            EventTime { utc_micros: i64::MAX, offset_secs: i32::MAX },
+            EventTime { utc_micros: i64::MIN, offset_secs: 0 },
+            EventTime { utc_micros: (MAX_SECS + 1) * MICROS_PER_SEC, offset_secs: 0 },
         ] {
             assert!(!clf_time_representable(time), "{time:?}");
             let text = format_clf_time(time);
             assert_ne!(parse_clf_time(text.as_bytes()).ok(), Some(time), "{text}");
         }
         // Year 10000 in UTC but 9999 in its own offset is fine.
-        let edge = EventTime {
-            utc_micros: (MAX_SECS + 60) * MICROS_PER_SEC,
-            offset_secs: -120,
-        };
+        let edge = EventTime { utc_micros: (MAX_SECS + 60) * MICROS_PER_SEC, offset_secs: -120 };
         assert!(clf_time_representable(edge));
         assert_eq!(format_clf_time(edge), "31/Dec/9999:23:58:59 -0002");
     }
@@ -605,26 +495,11 @@ mod tests {
         assert_eq!(parse_rfc3339("2026-11-28T02:56:24+00:00"), Some((base, 0)));
         assert_eq!(parse_rfc3339("2026-11-28T02:56:24Z"), Some((base, 0)));
         assert_eq!(parse_rfc3339("2026-11-28t02:56:24z"), Some((base, 0)));
-        assert_eq!(
-            parse_rfc3339("2026-11-28T08:26:24+05:30"),
-            Some((base, 19_800))
-        );
-        assert_eq!(
-            parse_rfc3339("2026-11-27T19:56:24-07:00"),
-            Some((base, -25_200))
-        );
-        assert_eq!(
-            parse_rfc3339("2026-11-28T02:56:24.1Z"),
-            Some((base + 100_000, 0))
-        );
-        assert_eq!(
-            parse_rfc3339("2026-11-28T02:56:24.123456Z"),
-            Some((base + 123_456, 0))
-        );
-        assert_eq!(
-            parse_rfc3339("2026-11-28T02:56:24.123456789Z"),
-            Some((base + 123_456, 0))
-        );
+        assert_eq!(parse_rfc3339("2026-11-28T08:26:24+05:30"), Some((base, 19_800)));
+        assert_eq!(parse_rfc3339("2026-11-27T19:56:24-07:00"), Some((base, -25_200)));
+        assert_eq!(parse_rfc3339("2026-11-28T02:56:24.1Z"), Some((base + 100_000, 0)));
+        assert_eq!(parse_rfc3339("2026-11-28T02:56:24.123456Z"), Some((base + 123_456, 0)));
+        assert_eq!(parse_rfc3339("2026-11-28T02:56:24.123456789Z"), Some((base + 123_456, 0)));
         for bad in [
             "2026-11-28T02:56:24",
             "2026-11-28T02:56:24.Z",
@@ -645,23 +520,10 @@ mod tests {
     #[test]
     fn rfc3339_utc_formats_canonically() {
         assert_eq!(format_rfc3339_utc(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(
-            format_rfc3339_utc(1_795_834_584_123_456),
-            "2026-11-28T02:56:24.123456Z"
-        );
+        assert_eq!(format_rfc3339_utc(1_795_834_584_123_456), "2026-11-28T02:56:24.123456Z");
         assert_eq!(format_rfc3339_utc(-1), "1969-12-31T23:59:59.999999Z");
-        for micros in [
-            0,
-            -1,
-            1,
-            1_795_834_584_123_456,
-            MAX_SECS * MICROS_PER_SEC + 999_999,
-            -62_167_219_200_000_000,
-        ] {
-            assert_eq!(
-                parse_rfc3339(&format_rfc3339_utc(micros)),
-                Some((micros, 0))
-            );
+        for micros in [0, -1, 1, 1_795_834_584_123_456, MAX_SECS * MICROS_PER_SEC + 999_999, -62_167_219_200_000_000] {
+            assert_eq!(parse_rfc3339(&format_rfc3339_utc(micros)), Some((micros, 0)));
         }
         // Total, never panics.
         for micros in [i64::MIN, i64::MAX] {
@@ -678,10 +540,7 @@ mod tests {
         for bad in ["", ".", "-1", "1.2.3", "1e3", "abc", "99999999999999999999"] {
             assert_eq!(decimal_to_micros(bad), None, "{bad}");
         }
-        assert_eq!(
-            epoch_seconds_to_micros("1700000000.123"),
-            Some(1_700_000_000_123_000)
-        );
+        assert_eq!(epoch_seconds_to_micros("1700000000.123"), Some(1_700_000_000_123_000));
         assert_eq!(epoch_seconds_to_micros("253402300800"), None);
     }
 }

@@ -4,21 +4,21 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
+use logseal_core::Hash;
 use logseal_core::checkpoint::LogVerifier;
 use logseal_core::layout;
+use logseal_core::verify::Finding;
 use logseal_core::verify::state::{AuditorState, TrustedStreamState};
 use logseal_core::verify::stream::{AuditStats, StreamAudit};
-use logseal_core::verify::Finding;
-use logseal_core::Hash;
 use sha2::{Digest, Sha256};
 
 use crate::deep::check_file;
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::pme::PmeKeys;
 use crate::keys::KeyProvider;
+use crate::keys::pme::PmeKeys;
 use crate::object::ObjectStore;
 
 /// SHA-256 of everything `reader` yields, in 1 MiB reads; and the length.
@@ -128,7 +128,10 @@ pub fn audit(
     for stream in streams {
         let listing = store.list(&layout::stream_prefix(&stream), None)?;
         if listing.is_empty() && request.stream.is_some() {
-            return Err(Error::new(ErrorKind::NotFound, format!("stream {stream:?} has no objects in {}", store.describe())));
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("stream {stream:?} has no objects in {}", store.describe()),
+            ));
         }
         let prior = trusted.get(&stream).cloned();
         let incremental = prior.is_some();
@@ -166,7 +169,8 @@ pub fn audit(
         if findings.is_empty()
             && let Some(mut state) = outcome.state
         {
-            state.verified_at = logseal_core::timefmt::format_rfc3339_utc(i64::try_from(request.now_secs).unwrap_or(0) * 1_000_000);
+            state.verified_at =
+                logseal_core::timefmt::format_rfc3339_utc(i64::try_from(request.now_secs).unwrap_or(0) * 1_000_000);
             new_state.streams.insert(stream.clone(), state);
         }
         report.findings.extend(findings);

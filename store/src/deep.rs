@@ -17,14 +17,25 @@ use crate::sealer::salt_key_context;
 /// Deep-checks the file of `manifest`. Problems with the file are
 /// findings; a key that cannot be used at all is an error (the run cannot
 /// go on without it).
-pub fn check_file(store: &dyn ObjectStore, pme: &PmeKeys, keys: &dyn KeyProvider, manifest: &Manifest) -> Result<Vec<Finding>> {
+pub fn check_file(
+    store: &dyn ObjectStore,
+    pme: &PmeKeys,
+    keys: &dyn KeyProvider,
+    manifest: &Manifest,
+) -> Result<Vec<Finding>> {
     let finding = |category, message: String| {
-        vec![Finding::new(category, &manifest.stream, message)
-            .object(&manifest.data.key)
-            .file(manifest.file_index)
-            .seqs(manifest.seq_first, manifest.seq_last)]
+        vec![
+            Finding::new(category, &manifest.stream, message)
+                .object(&manifest.data.key)
+                .file(manifest.file_index)
+                .seqs(manifest.seq_first, manifest.seq_last),
+        ]
     };
-    let salt_key = match keys.unwrap(&manifest.keys.pii, &manifest.salt_key_wrapped, &salt_key_context(&manifest.origin, manifest.file_index)) {
+    let salt_key = match keys.unwrap(
+        &manifest.keys.pii,
+        &manifest.salt_key_wrapped,
+        &salt_key_context(&manifest.origin, manifest.file_index),
+    ) {
         Ok(k) => k,
         Err(e) if e.kind() == ErrorKind::BadKey && e.to_string().contains("does not decrypt") => {
             return Ok(finding(Category::RecordMismatch, format!("salt key: {e}")));
@@ -41,7 +52,10 @@ pub fn check_file(store: &dyn ObjectStore, pme: &PmeKeys, keys: &dyn KeyProvider
         crate::audit::sha256_reader(&mut file).map_err(|e| crate::error::Error::io(copy.path.display(), &e))?.0
     };
     if bytes_hash != manifest.data.sha256 {
-        return Ok(finding(Category::ObjectHashMismatch, format!("data object hashes to {bytes_hash}, its manifest says {}", manifest.data.sha256)));
+        return Ok(finding(
+            Category::ObjectHashMismatch,
+            format!("data object hashes to {bytes_hash}, its manifest says {}", manifest.data.sha256),
+        ));
     }
     let tagger = IpTagger::new(&*keys.index_key()?);
     let mut deep = DeepFile::new(manifest, &SaltKey::from_bytes(salt_key), Some(tagger));

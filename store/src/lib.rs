@@ -11,6 +11,7 @@ pub mod deep;
 pub mod error;
 pub mod keys;
 pub mod object;
+pub mod prove;
 pub mod sealed;
 pub mod sealer;
 

@@ -113,17 +113,8 @@ impl StreamSealer {
         let tagger = IpTagger::new(&*keys.index_key()?);
         let pme = PmeKeys::new(Arc::clone(&keys));
         let state = recover(&*store, &signer, stream, &origin)?;
-        let mut sealer = StreamSealer {
-            store,
-            keys,
-            pme,
-            tagger,
-            signer,
-            options,
-            stream: stream.to_owned(),
-            origin,
-            state,
-        };
+        let mut sealer =
+            StreamSealer { store, keys, pme, tagger, signer, options, stream: stream.to_owned(), origin, state };
         sealer.adopt_unsigned_manifests(now)?;
         Ok(sealer)
     }
@@ -310,7 +301,10 @@ fn digest_records(salt_key: &SaltKey, chain_in: Hash, records: &[Record]) -> Res
     let mut parse_errors = 0;
     for r in records {
         digest.push(r).map_err(|b| {
-            Error::new(ErrorKind::InvalidInput, format!("records are not contiguous: expected seq {}, got {}", b.expected, b.found))
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("records are not contiguous: expected seq {}, got {}", b.expected, b.found),
+            )
         })?;
         if let Some(t) = r.time {
             let (lo, hi) = event.get_or_insert((t.utc_micros, t.utc_micros));
@@ -343,7 +337,10 @@ fn recover(store: &dyn ObjectStore, signer: &LogSigner, stream: &str, origin: &s
         }
     }
     let integrity = |what: String| {
-        Error::new(ErrorKind::Integrity, format!("stream {stream} in {}: {what}; run `logseal verify` before sealing more", store.describe()))
+        Error::new(
+            ErrorKind::Integrity,
+            format!("stream {stream} in {}: {what}; run `logseal verify` before sealing more", store.describe()),
+        )
     };
     let mut log = MerkleTree::default();
     let mut last: Option<Manifest> = None;
@@ -376,7 +373,11 @@ fn recover(store: &dyn ObjectStore, signer: &LogSigner, stream: &str, origin: &s
                 return Err(integrity(format!("{key} is for {}", body.origin)));
             }
             if body.size > log.len() {
-                return Err(integrity(format!("{key} covers {} files but only {} manifests exist", body.size, log.len())));
+                return Err(integrity(format!(
+                    "{key} covers {} files but only {} manifests exist",
+                    body.size,
+                    log.len()
+                )));
             }
             if log.root_at(body.size).map_err(|e| integrity(e.to_string()))? != body.root {
                 return Err(integrity(format!("the manifests do not match {key}")));

@@ -62,13 +62,21 @@ fn records(first_seq: u64, lines: &[Vec<u8>]) -> Vec<Record> {
         .enumerate()
         .map(|(i, line)| {
             let parsed = parse_line(LineFormat::Combined, line, &JsonMapping::default()).map_err(|e| e.to_string());
-            Record::from_parse(first_seq + i as u64, NOW + i as i64, "file:test.log", LineFormat::Combined, line.clone(), parsed)
+            Record::from_parse(
+                first_seq + i as u64,
+                NOW + i as i64,
+                "file:test.log",
+                LineFormat::Combined,
+                line.clone(),
+                parsed,
+            )
         })
         .collect()
 }
 
 fn seal_files(f: &Fixture, files: usize, per_file: usize) {
-    let mut sealer = StreamSealer::open(f.store.clone(), f.keys.clone(), f.signer.clone(), "web", options(), NOW).unwrap();
+    let mut sealer =
+        StreamSealer::open(f.store.clone(), f.keys.clone(), f.signer.clone(), "web", options(), NOW).unwrap();
     let all = lines(files * per_file);
     for chunk in all.chunks(per_file) {
         let recs = records(sealer.next_seq(), chunk);

@@ -61,7 +61,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes `byte`, which must be next.
-    fn expect(&mut self, byte: u8, context: &str) -> Result<(), ParseError> {
+    fn expect(&mut self, byte: u8, context: std::fmt::Arguments<'_>) -> Result<(), ParseError> {
         match self.bytes().get(self.pos) {
             Some(&b) if b == byte => {
                 self.pos += 1;
@@ -69,16 +69,9 @@ impl<'a> Cursor<'a> {
             }
             Some(_) => Err(ParseError::new(
                 ParseErrorKind::Syntax,
-                format!(
-                    "expected {:?} {context} at byte {}",
-                    char::from(byte),
-                    self.pos
-                ),
+                format!("expected {:?} {context} at byte {}", char::from(byte), self.pos),
             )),
-            None => Err(truncated(format!(
-                "line ends {context} at byte {}",
-                self.pos
-            ))),
+            None => Err(truncated(format!("line ends {context} at byte {}", self.pos))),
         }
     }
 
@@ -86,12 +79,8 @@ impl<'a> Cursor<'a> {
     /// follow); the space is not consumed. Returns the text and its offset.
     fn until_space(&mut self, field: &str) -> Result<(&'a str, usize), ParseError> {
         let start = self.pos;
-        let n = memchr(b' ', &self.bytes()[start..]).ok_or_else(|| {
-            truncated(format!(
-                "line ends in {field} field at byte {}",
-                self.bytes().len()
-            ))
-        })?;
+        let n = memchr(b' ', &self.bytes()[start..])
+            .ok_or_else(|| truncated(format!("line ends in {field} field at byte {}", self.bytes().len())))?;
         self.pos = start + n;
         Ok((&self.line[start..start + n], start))
     }
@@ -109,15 +98,13 @@ impl<'a> Cursor<'a> {
     /// `\"` does not close the field.
     fn quoted(&mut self, field: &str) -> Result<(&'a str, bool), ParseError> {
         let open = self.pos;
-        self.expect(b'"', &format!("before {field}"))?;
+        self.expect(b'"', format_args!("before {field}"))?;
         let b = self.bytes();
         let mut at = self.pos;
         let mut escaped = false;
         loop {
             let Some(n) = b.get(at..).and_then(|rest| memchr2(b'"', b'\\', rest)) else {
-                return Err(truncated(format!(
-                    "quoted {field} opened at byte {open} never closes"
-                )));
+                return Err(truncated(format!("quoted {field} opened at byte {open} never closes")));
             };
             let k = at + n;
             if b[k] == b'"' {
@@ -142,57 +129,43 @@ pub(crate) fn parse(line: &str, layout: Layout) -> Result<ParsedFields, ParseErr
 
     let (addr, at) = cur.until_space("client address")?;
     let client_ip = addr.parse::<IpAddr>().map_err(|_| {
-        ParseError::new(
-            ParseErrorKind::BadAddress,
-            format!("bad client address {} at byte {at}", quote(addr)),
-        )
+        ParseError::new(ParseErrorKind::BadAddress, format!("bad client address {} at byte {at}", quote(addr)))
     })?;
-    cur.expect(b' ', "after client address")?;
+    cur.expect(b' ', format_args!("after client address"))?;
     cur.until_space("ident")?;
-    cur.expect(b' ', "after ident")?;
+    cur.expect(b' ', format_args!("after ident"))?;
 
     let user_start = cur.pos;
-    let user_end = find_time_open(b, user_start).ok_or_else(|| {
-        truncated(format!(
-            "line ends before time field (user field at byte {user_start})"
-        ))
-    })?;
+    let user_end = find_time_open(b, user_start)
+        .ok_or_else(|| truncated(format!("line ends before time field (user field at byte {user_start})")))?;
     let user = &line[user_start..user_end];
     let time_start = user_end + 2;
     let time_end = memchr(b']', &b[time_start..])
         .map(|n| time_start + n)
-        .ok_or_else(|| {
-            truncated(format!(
-                "time field opened at byte {} never closes",
-                user_end + 1
-            ))
-        })?;
+        .ok_or_else(|| truncated(format!("time field opened at byte {} never closes", user_end + 1)))?;
     let time = parse_clf_time(&b[time_start..time_end])?;
     cur.pos = time_end + 1;
-    cur.expect(b' ', "after time field")?;
+    cur.expect(b' ', format_args!("after time field"))?;
 
     let (request, request_escaped) = cur.quoted("request")?;
-    cur.expect(b' ', "after request")?;
+    cur.expect(b' ', format_args!("after request"))?;
 
     let (status_text, at) = cur.until_space("status")?;
     let status = parse_status(status_text, at)?;
-    cur.expect(b' ', "after status")?;
+    cur.expect(b' ', format_args!("after status"))?;
 
     let (bytes_text, at) = cur.until_space_or_end();
     if bytes_text.is_empty() && at < b.len() {
-        return Err(ParseError::new(
-            ParseErrorKind::Syntax,
-            format!("empty byte count at byte {at}"),
-        ));
+        return Err(ParseError::new(ParseErrorKind::Syntax, format!("empty byte count at byte {at}")));
     }
     let bytes_sent = parse_bytes(bytes_text, at)?;
 
     let quoted_tail = match layout {
         Layout::Common => None,
         Layout::Combined => {
-            cur.expect(b' ', "after byte count")?;
+            cur.expect(b' ', format_args!("after byte count"))?;
             let referer = cur.quoted("referer")?;
-            cur.expect(b' ', "after referer")?;
+            cur.expect(b' ', format_args!("after referer"))?;
             Some((referer, cur.quoted("user agent")?))
         }
     };
@@ -202,9 +175,7 @@ pub(crate) fn parse(line: &str, layout: Layout) -> Result<ParsedFields, ParseErr
     let user_id = dash_or_text(user, memchr(b'\\', user.as_bytes()).is_some());
     let (referer, user_agent) = match quoted_tail {
         None => (None, None),
-        Some(((referer, r_esc), (agent, a_esc))) => {
-            (dash_or_text(referer, r_esc), dash_or_text(agent, a_esc))
-        }
+        Some(((referer, r_esc), (agent, a_esc))) => (dash_or_text(referer, r_esc), dash_or_text(agent, a_esc)),
     };
     Ok(ParsedFields {
         time: Some(time),
@@ -240,10 +211,7 @@ fn parse_status(text: &str, at: usize) -> Result<u16, ParseError> {
         &[a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
             Ok(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
         }
-        _ => Err(ParseError::new(
-            ParseErrorKind::BadStatus,
-            format!("bad status {} at byte {at}", quote(text)),
-        )),
+        _ => Err(ParseError::new(ParseErrorKind::BadStatus, format!("bad status {} at byte {at}", quote(text)))),
     }
 }
 
@@ -252,38 +220,22 @@ fn parse_bytes(text: &str, at: usize) -> Result<Option<u64>, ParseError> {
         return Ok(None);
     }
     if text.is_empty() {
-        return Err(truncated(format!(
-            "line ends before byte count at byte {at}"
-        )));
+        return Err(truncated(format!("line ends before byte count at byte {at}")));
     }
-    let bad = || {
-        ParseError::new(
-            ParseErrorKind::BadNumber,
-            format!("bad byte count {} at byte {at}", quote(text)),
-        )
-    };
+    let bad = || ParseError::new(ParseErrorKind::BadNumber, format!("bad byte count {} at byte {at}", quote(text)));
     text.bytes()
-        .try_fold(0u64, |acc, b| {
-            if b.is_ascii_digit() {
-                acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-            } else {
-                None
-            }
-        })
+        .try_fold(
+            0u64,
+            |acc, b| {
+                if b.is_ascii_digit() { acc.checked_mul(10)?.checked_add(u64::from(b - b'0')) } else { None }
+            },
+        )
         .map(Some)
         .ok_or_else(bad)
 }
 
 /// Method, url, url_path and protocol from the request field's text.
-fn request_fields(
-    text: &str,
-    escaped: bool,
-) -> (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-) {
+fn request_fields(text: &str, escaped: bool) -> (Option<String>, Option<String>, Option<String>, Option<String>) {
     let decoded;
     let text = if escaped {
         decoded = decode(text);
@@ -292,12 +244,9 @@ fn request_fields(
         text
     };
     match split_request(text) {
-        Some((method, url, protocol)) => (
-            Some(method.to_owned()),
-            Some(url.to_owned()),
-            Some(url_path(url).to_owned()),
-            Some(protocol.to_owned()),
-        ),
+        Some((method, url, protocol)) => {
+            (Some(method.to_owned()), Some(url.to_owned()), Some(url_path(url).to_owned()), Some(protocol.to_owned()))
+        }
         None => (None, None, None, None),
     }
 }
@@ -383,25 +332,14 @@ mod tests {
         assert_eq!(parse_status("200", 0), Ok(200));
         assert_eq!(parse_status("000", 0), Ok(0));
         for bad in ["20", "2000", "abc", "", "+20", "２00"] {
-            assert_eq!(
-                parse_status(bad, 0).map_err(|e| e.kind()),
-                Err(ParseErrorKind::BadStatus),
-                "{bad}"
-            );
+            assert_eq!(parse_status(bad, 0).map_err(|e| e.kind()), Err(ParseErrorKind::BadStatus), "{bad}");
         }
         assert_eq!(parse_bytes("-", 0), Ok(None));
         assert_eq!(parse_bytes("0", 0), Ok(Some(0)));
         assert_eq!(parse_bytes("18446744073709551615", 0), Ok(Some(u64::MAX)));
         for bad in ["18446744073709551616", "1x", "+1", "--"] {
-            assert_eq!(
-                parse_bytes(bad, 0).map_err(|e| e.kind()),
-                Err(ParseErrorKind::BadNumber),
-                "{bad}"
-            );
+            assert_eq!(parse_bytes(bad, 0).map_err(|e| e.kind()), Err(ParseErrorKind::BadNumber), "{bad}");
         }
-        assert_eq!(
-            parse_bytes("", 0).map_err(|e| e.kind()),
-            Err(ParseErrorKind::Truncated)
-        );
+        assert_eq!(parse_bytes("", 0).map_err(|e| e.kind()), Err(ParseErrorKind::Truncated));
     }
 }

@@ -76,59 +76,59 @@ fn keys(names: &[&str]) -> Vec<String> {
 }
 
 /// Default keys of [`JsonMapping::client_ip`].
-pub fn default_client_ip() -> Vec<String> {
+fn default_client_ip() -> Vec<String> {
     keys(&["remote_addr"])
 }
 /// Default keys of [`JsonMapping::time`].
-pub fn default_time() -> Vec<String> {
+fn default_time() -> Vec<String> {
     keys(&["time_iso8601", "time_local", "msec"])
 }
 /// Default keys of [`JsonMapping::method`].
-pub fn default_method() -> Vec<String> {
+fn default_method() -> Vec<String> {
     keys(&["request_method"])
 }
 /// Default keys of [`JsonMapping::url`].
-pub fn default_url() -> Vec<String> {
+fn default_url() -> Vec<String> {
     keys(&["request_uri"])
 }
 /// Default keys of [`JsonMapping::protocol`].
-pub fn default_protocol() -> Vec<String> {
+fn default_protocol() -> Vec<String> {
     keys(&["server_protocol"])
 }
 /// Default keys of [`JsonMapping::request`].
-pub fn default_request() -> Vec<String> {
+fn default_request() -> Vec<String> {
     keys(&["request"])
 }
 /// Default keys of [`JsonMapping::status`].
-pub fn default_status() -> Vec<String> {
+fn default_status() -> Vec<String> {
     keys(&["status"])
 }
 /// Default keys of [`JsonMapping::bytes_sent`].
-pub fn default_bytes_sent() -> Vec<String> {
+fn default_bytes_sent() -> Vec<String> {
     keys(&["body_bytes_sent", "bytes_sent"])
 }
 /// Default keys of [`JsonMapping::duration`].
-pub fn default_duration() -> Vec<String> {
+fn default_duration() -> Vec<String> {
     keys(&["request_time"])
 }
 /// Default keys of [`JsonMapping::referer`].
-pub fn default_referer() -> Vec<String> {
+fn default_referer() -> Vec<String> {
     keys(&["http_referer"])
 }
 /// Default keys of [`JsonMapping::user_agent`].
-pub fn default_user_agent() -> Vec<String> {
+fn default_user_agent() -> Vec<String> {
     keys(&["http_user_agent"])
 }
 /// Default keys of [`JsonMapping::user_id`].
-pub fn default_user_id() -> Vec<String> {
+fn default_user_id() -> Vec<String> {
     keys(&["remote_user"])
 }
 /// Default keys of [`JsonMapping::request_id`].
-pub fn default_request_id() -> Vec<String> {
+fn default_request_id() -> Vec<String> {
     keys(&["request_id"])
 }
 /// Default keys of [`JsonMapping::host`].
-pub fn default_host() -> Vec<String> {
+fn default_host() -> Vec<String> {
     keys(&["host", "http_host"])
 }
 
@@ -175,15 +175,8 @@ impl<'a> Lookup<'a> {
                 Some(Value::Number(n)) => Cow::Owned(n.to_string()),
                 Some(Value::Bool(b)) => Cow::Owned(b.to_string()),
                 Some(other) => {
-                    let what = if other.is_array() {
-                        "an array"
-                    } else {
-                        "an object"
-                    };
-                    return Err(ParseError::new(
-                        kind,
-                        format!("json field {} holds {what}", quote(key)),
-                    ));
+                    let what = if other.is_array() { "an array" } else { "an object" };
+                    return Err(ParseError::new(kind, format!("json field {} holds {what}", quote(key))));
                 }
             };
             if text.is_empty() || text == "-" {
@@ -197,9 +190,7 @@ impl<'a> Lookup<'a> {
 
     /// [`Self::text`] for string fields.
     fn string(&mut self, keys: &'a [String]) -> Result<Option<String>, ParseError> {
-        Ok(self
-            .text(keys, ParseErrorKind::BadJson)?
-            .map(|(_, text)| text.into_owned()))
+        Ok(self.text(keys, ParseErrorKind::BadJson)?.map(|(_, text)| text.into_owned()))
     }
 
     /// [`Self::text`] converted by `convert`, whose failure is an error of
@@ -214,12 +205,9 @@ impl<'a> Lookup<'a> {
         let Some((key, text)) = self.text(keys, kind)? else {
             return Ok(None);
         };
-        convert(&text).map(Some).ok_or_else(|| {
-            ParseError::new(
-                kind,
-                format!("bad {what} {} in json field {}", quote(&text), quote(key)),
-            )
-        })
+        convert(&text)
+            .map(Some)
+            .ok_or_else(|| ParseError::new(kind, format!("bad {what} {} in json field {}", quote(&text), quote(key))))
     }
 }
 
@@ -235,22 +223,12 @@ pub(crate) fn parse(line: &str, mapping: &JsonMapping) -> Result<ParsedFields, P
             Value::Bool(_) => "a boolean",
             _ => "null",
         };
-        return Err(ParseError::new(
-            ParseErrorKind::BadJson,
-            format!("expected a json object, found {found}"),
-        ));
+        return Err(ParseError::new(ParseErrorKind::BadJson, format!("expected a json object, found {found}")));
     };
-    let mut look = Lookup {
-        object: &object,
-        found: false,
-    };
+    let mut look = Lookup { object: &object, found: false };
 
-    let client_ip = look.convert(
-        &mapping.client_ip,
-        ParseErrorKind::BadAddress,
-        "client address",
-        |t| t.parse::<IpAddr>().ok(),
-    )?;
+    let client_ip =
+        look.convert(&mapping.client_ip, ParseErrorKind::BadAddress, "client address", |t| t.parse::<IpAddr>().ok())?;
     let time = match look.text(&mapping.time, ParseErrorKind::BadTime)? {
         Some((key, text)) => Some(json_time(&text, key)?),
         None => None,
@@ -258,30 +236,18 @@ pub(crate) fn parse(line: &str, mapping: &JsonMapping) -> Result<ParsedFields, P
     let mut method = look.string(&mapping.method)?;
     let mut url = look.string(&mapping.url)?;
     let mut protocol = look.string(&mapping.protocol)?;
-    if method.is_none() || url.is_none() || protocol.is_none() {
-        if let Some((_, request)) = look.text(&mapping.request, ParseErrorKind::BadJson)? {
-            if let Some((m, u, p)) = split_request(&request) {
-                method.get_or_insert_with(|| m.to_owned());
-                url.get_or_insert_with(|| u.to_owned());
-                protocol.get_or_insert_with(|| p.to_owned());
-            }
-        }
+    if (method.is_none() || url.is_none() || protocol.is_none())
+        && let Some((_, request)) = look.text(&mapping.request, ParseErrorKind::BadJson)?
+        && let Some((m, u, p)) = split_request(&request)
+    {
+        method.get_or_insert_with(|| m.to_owned());
+        url.get_or_insert_with(|| u.to_owned());
+        protocol.get_or_insert_with(|| p.to_owned());
     }
-    let status = look.convert(&mapping.status, ParseErrorKind::BadStatus, "status", |t| {
-        t.parse::<u16>().ok()
-    })?;
-    let bytes_sent = look.convert(
-        &mapping.bytes_sent,
-        ParseErrorKind::BadNumber,
-        "byte count",
-        |t| t.parse::<u64>().ok(),
-    )?;
-    let duration_us = look.convert(
-        &mapping.duration,
-        ParseErrorKind::BadNumber,
-        "duration",
-        seconds_to_micros,
-    )?;
+    let status = look.convert(&mapping.status, ParseErrorKind::BadStatus, "status", |t| t.parse::<u16>().ok())?;
+    let bytes_sent =
+        look.convert(&mapping.bytes_sent, ParseErrorKind::BadNumber, "byte count", |t| t.parse::<u64>().ok())?;
+    let duration_us = look.convert(&mapping.duration, ParseErrorKind::BadNumber, "duration", seconds_to_micros)?;
     let referer = look.string(&mapping.referer)?;
     let user_agent = look.string(&mapping.user_agent)?;
     let user_id = look.string(&mapping.user_id)?;
@@ -289,10 +255,7 @@ pub(crate) fn parse(line: &str, mapping: &JsonMapping) -> Result<ParsedFields, P
     let host = look.string(&mapping.host)?;
 
     if !look.found {
-        return Err(ParseError::new(
-            ParseErrorKind::MissingField,
-            "json object holds none of the mapped fields",
-        ));
+        return Err(ParseError::new(ParseErrorKind::MissingField, "json object holds none of the mapped fields"));
     }
     Ok(ParsedFields {
         time,
@@ -314,25 +277,15 @@ pub(crate) fn parse(line: &str, mapping: &JsonMapping) -> Result<ParsedFields, P
 
 /// A JSON time value in whichever of the three accepted forms it has.
 fn json_time(text: &str, key: &str) -> Result<EventTime, ParseError> {
-    let bad = || {
-        ParseError::new(
-            ParseErrorKind::BadTime,
-            format!("bad time {} in json field {}", quote(text), quote(key)),
-        )
-    };
+    let bad =
+        || ParseError::new(ParseErrorKind::BadTime, format!("bad time {} in json field {}", quote(text), quote(key)));
     let b = text.as_bytes();
     if b.iter().all(|&c| c.is_ascii_digit() || c == b'.') {
         let utc_micros = epoch_seconds_to_micros(text).ok_or_else(bad)?;
-        Ok(EventTime {
-            utc_micros,
-            offset_secs: 0,
-        })
+        Ok(EventTime { utc_micros, offset_secs: 0 })
     } else if b.get(4) == Some(&b'-') {
         let (utc_micros, offset_secs) = parse_rfc3339(text).ok_or_else(bad)?;
-        Ok(EventTime {
-            utc_micros,
-            offset_secs,
-        })
+        Ok(EventTime { utc_micros, offset_secs })
     } else {
         parse_clf_time(b).map_err(|e| ParseError::new(e.kind(), format!("{e} {}", quote(key))))
     }
@@ -359,36 +312,22 @@ mod tests {
 
     #[test]
     fn mapping_deserializes_with_defaults_and_rejects_unknown_keys() {
-        let m: JsonMapping =
-            serde_json::from_str(r#"{"client_ip": ["ip", "remote_addr"]}"#).expect("mapping");
+        let m: JsonMapping = serde_json::from_str(r#"{"client_ip": ["ip", "remote_addr"]}"#).expect("mapping");
         assert_eq!(m.client_ip, ["ip", "remote_addr"]);
         assert_eq!(m.time, default_time());
-        let err =
-            serde_json::from_str::<JsonMapping>(r#"{"clientip": ["ip"]}"#).expect_err("unknown");
-        assert!(
-            err.to_string().contains("unknown field `clientip`"),
-            "{err}"
-        );
+        let err = serde_json::from_str::<JsonMapping>(r#"{"clientip": ["ip"]}"#).expect_err("unknown");
+        assert!(err.to_string().contains("unknown field `clientip`"), "{err}");
     }
 
     #[test]
     fn numbers_and_strings_are_both_accepted() {
-        let f = parse_default(
-            r#"{"status":"404","body_bytes_sent":12,"request_time":0.12,"msec":1700000000.123}"#,
-        )
-        .expect("parses");
+        let f = parse_default(r#"{"status":"404","body_bytes_sent":12,"request_time":0.12,"msec":1700000000.123}"#)
+            .expect("parses");
         assert_eq!(f.status, Some(404));
         assert_eq!(f.bytes_sent, Some(12));
         assert_eq!(f.duration_us, Some(120_000));
-        assert_eq!(
-            f.time,
-            Some(EventTime {
-                utc_micros: 1_700_000_000_123_000,
-                offset_secs: 0
-            })
-        );
-        let f = parse_default(r#"{"status":200,"request_time":"0.000","msec":"1700000000"}"#)
-            .expect("parses");
+        assert_eq!(f.time, Some(EventTime { utc_micros: 1_700_000_000_123_000, offset_secs: 0 }));
+        let f = parse_default(r#"{"status":200,"request_time":"0.000","msec":"1700000000"}"#).expect("parses");
         assert_eq!(f.duration_us, Some(0));
         assert_eq!(f.time.map(|t| t.utc_micros), Some(1_700_000_000_000_000));
         let f = parse_default(r#"{"request_time":1e-3}"#).expect("parses");
@@ -398,62 +337,22 @@ mod tests {
     #[test]
     fn unusable_values_name_the_key() {
         for (line, kind, needle) in [
-            (
-                r#"{"status":"abc"}"#,
-                ParseErrorKind::BadStatus,
-                r#"bad status "abc" in json field "status""#,
-            ),
+            (r#"{"status":"abc"}"#, ParseErrorKind::BadStatus, r#"bad status "abc" in json field "status""#),
             (r#"{"status":70000}"#, ParseErrorKind::BadStatus, "status"),
-            (
-                r#"{"remote_addr":"unix:"}"#,
-                ParseErrorKind::BadAddress,
-                r#"json field "remote_addr""#,
-            ),
-            (
-                r#"{"body_bytes_sent":-1}"#,
-                ParseErrorKind::BadNumber,
-                "body_bytes_sent",
-            ),
-            (
-                r#"{"request_time":"fast"}"#,
-                ParseErrorKind::BadNumber,
-                "request_time",
-            ),
-            (
-                r#"{"time_iso8601":"yesterday"}"#,
-                ParseErrorKind::BadTime,
-                "time_iso8601",
-            ),
+            (r#"{"remote_addr":"unix:"}"#, ParseErrorKind::BadAddress, r#"json field "remote_addr""#),
+            (r#"{"body_bytes_sent":-1}"#, ParseErrorKind::BadNumber, "body_bytes_sent"),
+            (r#"{"request_time":"fast"}"#, ParseErrorKind::BadNumber, "request_time"),
+            (r#"{"time_iso8601":"yesterday"}"#, ParseErrorKind::BadTime, "time_iso8601"),
             (
                 r#"{"time_local":"10/Foo/2000:13:55:36 -0700"}"#,
                 ParseErrorKind::BadTime,
                 r#"bad month name "Foo" in time field "time_local""#,
             ),
-            (
-                r#"{"msec":"99999999999999"}"#,
-                ParseErrorKind::BadTime,
-                "msec",
-            ),
-            (
-                r#"{"http_user_agent":["a"]}"#,
-                ParseErrorKind::BadJson,
-                r#"json field "http_user_agent" holds an array"#,
-            ),
-            (
-                r#"{"status":{}}"#,
-                ParseErrorKind::BadStatus,
-                "holds an object",
-            ),
-            (
-                r#"{"x":1}"#,
-                ParseErrorKind::MissingField,
-                "none of the mapped fields",
-            ),
-            (
-                r#"{"remote_addr":"-","status":""}"#,
-                ParseErrorKind::MissingField,
-                "none",
-            ),
+            (r#"{"msec":"99999999999999"}"#, ParseErrorKind::BadTime, "msec"),
+            (r#"{"http_user_agent":["a"]}"#, ParseErrorKind::BadJson, r#"json field "http_user_agent" holds an array"#),
+            (r#"{"status":{}}"#, ParseErrorKind::BadStatus, "holds an object"),
+            (r#"{"x":1}"#, ParseErrorKind::MissingField, "none of the mapped fields"),
+            (r#"{"remote_addr":"-","status":""}"#, ParseErrorKind::MissingField, "none"),
             (r#"[1]"#, ParseErrorKind::BadJson, "found an array"),
             (r#""s""#, ParseErrorKind::BadJson, "found a string"),
             ("null", ParseErrorKind::BadJson, "found null"),

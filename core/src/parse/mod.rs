@@ -107,10 +107,7 @@ pub struct ParseError {
 impl ParseError {
     /// A new error.
     pub fn new(kind: ParseErrorKind, message: impl Into<String>) -> ParseError {
-        ParseError {
-            kind,
-            message: message.into(),
-        }
+        ParseError { kind, message: message.into() }
     }
 
     /// The kind of problem.
@@ -131,17 +128,10 @@ impl ParseError {
 ///
 /// A [`ParseError`] saying why the line is not a `format` line. The caller
 /// keeps such lines with their raw bytes and the error's message.
-pub fn parse_line(
-    format: LineFormat,
-    line: &[u8],
-    json: &JsonMapping,
-) -> Result<ParsedFields, ParseError> {
+pub fn parse_line(format: LineFormat, line: &[u8], json: &JsonMapping) -> Result<ParsedFields, ParseError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let text = std::str::from_utf8(line).map_err(|e| {
-        ParseError::new(
-            ParseErrorKind::InvalidUtf8,
-            format!("invalid utf-8 at byte {}", e.valid_up_to()),
-        )
+        ParseError::new(ParseErrorKind::InvalidUtf8, format!("invalid utf-8 at byte {}", e.valid_up_to()))
     })?;
     match format {
         LineFormat::Combined => clf::parse(text, clf::Layout::Combined),
@@ -184,11 +174,7 @@ pub(crate) fn split_request(request: &str) -> Option<(&str, &str, &str)> {
     if memchr::memchr(b' ', &b[second + 1..]).is_some() {
         return None;
     }
-    Some((
-        &request[..first],
-        &request[first + 1..second],
-        &request[second + 1..],
-    ))
+    Some((&request[..first], &request[first + 1..second], &request[second + 1..]))
 }
 
 #[cfg(test)]
@@ -197,8 +183,7 @@ mod tests {
 
     #[test]
     fn kinds_have_distinct_stable_names() {
-        let names: std::collections::BTreeSet<_> =
-            ParseErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        let names: std::collections::BTreeSet<_> = ParseErrorKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(names.len(), ParseErrorKind::ALL.len());
         assert_eq!(ParseErrorKind::BadTime.to_string(), "bad_time");
     }
@@ -206,8 +191,7 @@ mod tests {
     #[test]
     fn invalid_utf8_names_the_offset() {
         for format in LineFormat::ALL {
-            let err =
-                parse_line(format, b"1.2.3.4 \xff", &JsonMapping::default()).expect_err("invalid");
+            let err = parse_line(format, b"1.2.3.4 \xff", &JsonMapping::default()).expect_err("invalid");
             assert_eq!(err.kind(), ParseErrorKind::InvalidUtf8);
             assert_eq!(err.to_string(), "invalid utf-8 at byte 8");
         }
@@ -223,14 +207,8 @@ mod tests {
 
     #[test]
     fn request_split() {
-        assert_eq!(
-            split_request("GET /x HTTP/1.1"),
-            Some(("GET", "/x", "HTTP/1.1"))
-        );
-        assert_eq!(
-            split_request("GET  HTTP/1.1"),
-            Some(("GET", "", "HTTP/1.1"))
-        );
+        assert_eq!(split_request("GET /x HTTP/1.1"), Some(("GET", "/x", "HTTP/1.1")));
+        assert_eq!(split_request("GET  HTTP/1.1"), Some(("GET", "", "HTTP/1.1")));
         assert_eq!(split_request("  "), Some(("", "", "")));
         assert_eq!(split_request("-"), None);
         assert_eq!(split_request("GET /"), None);

@@ -51,7 +51,9 @@ impl<'a> DeepFile<'a> {
     }
 
     fn finding(&mut self, category: Category, seq: Option<u64>, message: String) {
-        let mut f = Finding::new(category, &self.manifest.stream, message).object(&self.manifest.data.key).file(self.manifest.file_index);
+        let mut f = Finding::new(category, &self.manifest.stream, message)
+            .object(&self.manifest.data.key)
+            .file(self.manifest.file_index);
         if let Some(seq) = seq {
             f = f.seqs(seq, seq);
         }
@@ -68,7 +70,11 @@ impl<'a> DeepFile<'a> {
         let seq = record.seq;
         let expected = self.manifest.seq_first + self.rows;
         if seq != expected {
-            self.finding(Category::RecordMismatch, Some(seq), format!("row {} has seq {seq}, expected {expected}", self.rows));
+            self.finding(
+                Category::RecordMismatch,
+                Some(seq),
+                format!("row {} has seq {seq}, expected {expected}", self.rows),
+            );
         }
         self.rows += 1;
         if raw_stored {
@@ -78,7 +84,11 @@ impl<'a> DeepFile<'a> {
             if render_into(&record, &mut self.scratch) {
                 record.raw = std::mem::take(&mut self.scratch);
             } else {
-                self.finding(Category::RecordMismatch, Some(seq), "raw bytes are not stored and cannot be rendered from the fields".into());
+                self.finding(
+                    Category::RecordMismatch,
+                    Some(seq),
+                    "raw bytes are not stored and cannot be rendered from the fields".into(),
+                );
             }
         }
         self.parse_errors += u64::from(record.parse_error.is_some());
@@ -108,7 +118,10 @@ impl<'a> DeepFile<'a> {
         let mut check = |ok: bool, what: String| {
             if !ok {
                 self.findings.push(
-                    Finding::new(Category::RecordMismatch, &m.stream, what).object(&m.data.key).file(m.file_index).seqs(m.seq_first, m.seq_last),
+                    Finding::new(Category::RecordMismatch, &m.stream, what)
+                        .object(&m.data.key)
+                        .file(m.file_index)
+                        .seqs(m.seq_first, m.seq_last),
                 );
             }
         };
@@ -118,8 +131,14 @@ impl<'a> DeepFile<'a> {
             "records do not hash to the manifest's Merkle root (a record was altered, added or removed)".into(),
         );
         check(self.digest.chain_out() == m.chain_out, "records do not chain to the manifest's chain_out".into());
-        check(self.raw_stored == m.raw_stored, format!("{} rows store raw bytes, manifest says {}", self.raw_stored, m.raw_stored));
-        check(self.parse_errors == m.parse_errors, format!("{} rows have parse errors, manifest says {}", self.parse_errors, m.parse_errors));
+        check(
+            self.raw_stored == m.raw_stored,
+            format!("{} rows store raw bytes, manifest says {}", self.raw_stored, m.raw_stored),
+        );
+        check(
+            self.parse_errors == m.parse_errors,
+            format!("{} rows have parse errors, manifest says {}", self.parse_errors, m.parse_errors),
+        );
         let range = |r: Option<(i64, i64)>| r.map(|(lo, hi)| (format_rfc3339_utc(lo), format_rfc3339_utc(hi)));
         let event = range(self.event);
         check(

@@ -101,7 +101,15 @@ pub struct Finding {
 impl Finding {
     /// A finding about `stream`.
     pub fn new(category: Category, stream: &str, message: impl Into<String>) -> Finding {
-        Finding { category, stream: stream.to_owned(), object: None, file_index: None, seq_first: None, seq_last: None, message: message.into() }
+        Finding {
+            category,
+            stream: stream.to_owned(),
+            object: None,
+            file_index: None,
+            seq_first: None,
+            seq_last: None,
+            message: message.into(),
+        }
     }
 
     /// Names the object.

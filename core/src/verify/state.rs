@@ -76,7 +76,10 @@ impl AuditorState {
     /// Parses a state file and re-checks every saved stream against
     /// `verifier`. Any problem is an error naming it: a state file is
     /// either wholly trustworthy or not used.
-    pub fn load(bytes: &[u8], verifier: &LogVerifier) -> Result<(AuditorState, BTreeMap<String, TrustedStreamState>), Error> {
+    pub fn load(
+        bytes: &[u8],
+        verifier: &LogVerifier,
+    ) -> Result<(AuditorState, BTreeMap<String, TrustedStreamState>), Error> {
         let corrupt = |why: String| Error::new(ErrorKind::Malformed, format!("state file is corrupt: {why}"));
         let state: AuditorState = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
         if state.version != STATE_VERSION {

@@ -129,8 +129,12 @@ impl<'a> StreamAudit<'a> {
                     audit.checkpoint_keys.insert(n, key);
                 }
                 KeyKind::Other => audit.findings.push(
-                    Finding::new(Category::UnreferencedObject, stream, "object is not part of the sealed format v1 layout")
-                        .object(&key),
+                    Finding::new(
+                        Category::UnreferencedObject,
+                        stream,
+                        "object is not part of the sealed format v1 layout",
+                    )
+                    .object(&key),
                 ),
             }
         }
@@ -148,12 +152,18 @@ impl<'a> StreamAudit<'a> {
 
     /// Hands in manifest `file_index`'s bytes.
     pub fn add_manifest(&mut self, file_index: u64, bytes: &[u8]) {
-        let key = self.manifest_keys.get(&file_index).cloned().unwrap_or_else(|| layout::manifest_key(&self.stream, file_index));
+        let key = self
+            .manifest_keys
+            .get(&file_index)
+            .cloned()
+            .unwrap_or_else(|| layout::manifest_key(&self.stream, file_index));
         let leaf = Manifest::leaf_hash(bytes);
         let parsed = match Manifest::from_canonical_json(bytes) {
             Ok(m) => Some(m),
             Err(e) => {
-                self.findings.push(Finding::new(Category::InvalidManifest, &self.stream, e.message()).object(&key).file(file_index));
+                self.findings.push(
+                    Finding::new(Category::InvalidManifest, &self.stream, e.message()).object(&key).file(file_index),
+                );
                 None
             }
         };
@@ -174,7 +184,8 @@ impl<'a> StreamAudit<'a> {
 
     /// Hands in checkpoint `number`'s bytes.
     pub fn add_checkpoint(&mut self, number: u64, bytes: &[u8]) {
-        let key = self.checkpoint_keys.get(&number).cloned().unwrap_or_else(|| layout::checkpoint_key(&self.stream, number));
+        let key =
+            self.checkpoint_keys.get(&number).cloned().unwrap_or_else(|| layout::checkpoint_key(&self.stream, number));
         match self.verifier.open(bytes) {
             Ok(verified) if verified.body.origin != self.origin => self.findings.push(
                 Finding::new(
@@ -188,7 +199,9 @@ impl<'a> StreamAudit<'a> {
                 self.stats.checkpoints += 1;
                 self.checkpoints.insert(number, CheckpointEntry { key, note: bytes.to_vec(), verified });
             }
-            Err(e) => self.findings.push(Finding::new(Category::InvalidCheckpoint, &self.stream, e.message()).object(&key)),
+            Err(e) => {
+                self.findings.push(Finding::new(Category::InvalidCheckpoint, &self.stream, e.message()).object(&key))
+            }
         }
     }
 
@@ -267,10 +280,14 @@ impl<'a> StreamAudit<'a> {
             };
             let mut problems = Vec::new();
             if m.origin != self.origin || m.stream != self.stream {
-                problems.push((Category::InvalidManifest, format!("manifest is for {:?} stream {:?}", m.origin, m.stream)));
+                problems
+                    .push((Category::InvalidManifest, format!("manifest is for {:?} stream {:?}", m.origin, m.stream)));
             }
             if m.file_index != k {
-                problems.push((Category::InvalidManifest, format!("manifest says file index {}, its key says {k}", m.file_index)));
+                problems.push((
+                    Category::InvalidManifest,
+                    format!("manifest says file index {}, its key says {k}", m.file_index),
+                ));
             }
             if m.seq_last < m.seq_first || m.count != m.seq_last - m.seq_first + 1 {
                 problems.push((
@@ -292,17 +309,25 @@ impl<'a> StreamAudit<'a> {
                 let what = if m.seq_first > expected {
                     format!("sequence numbers {expected}..={} are missing before this file", m.seq_first - 1)
                 } else {
-                    format!("file starts at seq {} but the previous file ended at {}", m.seq_first, expected.saturating_sub(1))
+                    format!(
+                        "file starts at seq {} but the previous file ended at {}",
+                        m.seq_first,
+                        expected.saturating_sub(1)
+                    )
                 };
                 problems.push((Category::SeqGap, what));
             }
             if let Some(chain) = expected_chain
                 && m.chain_in != chain
             {
-                problems.push((Category::ChainBreak, "chain_in is not the previous file's chain_out (files reordered, swapped or removed)".into()));
+                problems.push((
+                    Category::ChainBreak,
+                    "chain_in is not the previous file's chain_out (files reordered, swapped or removed)".into(),
+                ));
             }
             for (category, message) in problems {
-                let f = Finding::new(category, &self.stream, message).object(&key).file(k).seqs(m.seq_first, m.seq_last);
+                let f =
+                    Finding::new(category, &self.stream, message).object(&key).file(k).seqs(m.seq_first, m.seq_last);
                 self.findings.push(f);
             }
             self.stats.records += m.count;
@@ -346,7 +371,8 @@ impl<'a> StreamAudit<'a> {
             .collect();
         for key in unreferenced {
             self.findings.push(
-                Finding::new(Category::UnreferencedObject, &self.stream, "no manifest references this data object").object(&key),
+                Finding::new(Category::UnreferencedObject, &self.stream, "no manifest references this data object")
+                    .object(&key),
             );
         }
     }
@@ -359,7 +385,10 @@ impl<'a> StreamAudit<'a> {
             for n in from..=last {
                 if !self.checkpoint_keys.contains_key(&n) {
                     let key = layout::checkpoint_key(&self.stream, n);
-                    self.findings.push(Finding::new(Category::MissingCheckpoint, &self.stream, format!("checkpoint {n} is missing")).object(&key));
+                    self.findings.push(
+                        Finding::new(Category::MissingCheckpoint, &self.stream, format!("checkpoint {n} is missing"))
+                            .object(&key),
+                    );
                 }
             }
         }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use logseal_core::checkpoint::{LogSigner, LogVerifier};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
@@ -113,18 +114,49 @@ pub fn read_secret_file(path: &Path) -> Result<Zeroizing<String>> {
     if mode & 0o077 != 0 {
         return Err(Error::new(
             ErrorKind::Unauthorized,
-            format!("key file {} is readable by others (mode {mode:o}); run: chmod 600 {}", path.display(), path.display()),
+            format!(
+                "key file {} is readable by others (mode {mode:o}); run: chmod 600 {}",
+                path.display(),
+                path.display()
+            ),
         ));
     }
     let text = fs::read_to_string(path).map_err(|e| Error::io(format!("reading key file {}", path.display()), &e))?;
     Ok(Zeroizing::new(text))
 }
 
+/// Creates the checkpoint signing key of deployment `name` in `path`
+/// (mode 0600, never replacing a file).
+pub fn create_signing_key(path: &Path, name: &str) -> Result<LogSigner> {
+    let mut seed = Zeroizing::new([0u8; 32]);
+    SystemRandom::new().fill(seed.as_mut()).map_err(|_| Error::new(ErrorKind::Io, "the OS random generator failed"))?;
+    let signer = LogSigner::from_seed(name, *seed)?;
+    write_secret_file(path, format!("{}\n", signer.to_skey()).as_bytes())?;
+    Ok(signer)
+}
+
+/// Loads the checkpoint signing key from `path`.
+pub fn load_signing_key(path: &Path) -> Result<LogSigner> {
+    let text = read_secret_file(path)?;
+    LogSigner::from_skey(text.trim())
+        .map_err(|e| Error::new(ErrorKind::BadKey, format!("signing key file {}: {e}", path.display())))
+}
+
+/// Loads a public key (C2SP vkey line) from `path`.
+pub fn load_verifier(path: &Path) -> Result<LogVerifier> {
+    let text = fs::read_to_string(path).map_err(|e| Error::io(format!("public key file {}", path.display()), &e))?;
+    LogVerifier::from_vkey(text.trim())
+        .map_err(|e| Error::new(ErrorKind::BadKey, format!("public key file {}: {e}", path.display())))
+}
+
 fn load_key_file(path: &Path) -> Result<Zeroizing<[u8; 32]>> {
     let text = read_secret_file(path)?;
     let mut key = Zeroizing::new([0u8; 32]);
     hex::decode_to_slice(text.trim(), key.as_mut()).map_err(|_| {
-        Error::new(ErrorKind::BadKey, format!("key file {} does not hold a key (expected 64 hex digits)", path.display()))
+        Error::new(
+            ErrorKind::BadKey,
+            format!("key file {} does not hold a key (expected 64 hex digits)", path.display()),
+        )
     })?;
     Ok(key)
 }
@@ -148,11 +180,17 @@ impl KeyProvider for LocalKeys {
     fn wrap(&self, master_key_id: &str, key: &[u8], context: &[u8]) -> Result<String> {
         let cipher = self.cipher(master_key_id)?;
         let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).map_err(|_| Error::new(ErrorKind::Io, "the OS random generator failed"))?;
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| Error::new(ErrorKind::Io, "the OS random generator failed"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(key);
         let tag = cipher
-            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad(master_key_id, context)), &mut out[NONCE_LEN..])
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad(master_key_id, context)),
+                &mut out[NONCE_LEN..],
+            )
             .map_err(|_| Error::new(ErrorKind::BadKey, "AES-GCM wrap failed"))?;
         out.extend_from_slice(tag.as_ref());
         Ok(BASE64.encode(out))
@@ -163,7 +201,10 @@ impl KeyProvider for LocalKeys {
         let bad = || {
             Error::new(
                 ErrorKind::BadKey,
-                format!("wrapped key does not decrypt with master key {master_key_id} from {} (wrong key file, or the wrapped key was altered)", self.dir.display()),
+                format!(
+                    "wrapped key does not decrypt with master key {master_key_id} from {} (wrong key file, or the wrapped key was altered)",
+                    self.dir.display()
+                ),
             )
         };
         let mut bytes = BASE64.decode(wrapped).map_err(|_| bad())?;

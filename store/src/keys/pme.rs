@@ -19,13 +19,21 @@ use crate::error::{Error, ErrorKind, Result};
 struct ProviderKms(Arc<dyn KeyProvider>);
 
 impl KmsClient for ProviderKms {
-    fn wrap_key(&self, key_bytes: &[u8], master_key_identifier: &str) -> parquet_key_management::errors::Result<String> {
+    fn wrap_key(
+        &self,
+        key_bytes: &[u8],
+        master_key_identifier: &str,
+    ) -> parquet_key_management::errors::Result<String> {
         self.0
             .wrap(master_key_identifier, key_bytes, b"")
             .map_err(|e| parquet_key_management::errors::Error::General(e.to_string()))
     }
 
-    fn unwrap_key(&self, wrapped_key: &str, master_key_identifier: &str) -> parquet_key_management::errors::Result<Vec<u8>> {
+    fn unwrap_key(
+        &self,
+        wrapped_key: &str,
+        master_key_identifier: &str,
+    ) -> parquet_key_management::errors::Result<Vec<u8>> {
         self.0
             .unwrap(master_key_identifier, wrapped_key, b"")
             .map(|k| k.to_vec())
@@ -50,10 +58,12 @@ impl PmeKeys {
     /// Uses `provider` for every master key.
     pub fn new(provider: Arc<dyn KeyProvider>) -> PmeKeys {
         let for_factory = Arc::clone(&provider);
-        let factory = CryptoFactory::new(move |_: &KmsConnectionInfo| -> parquet_key_management::errors::Result<KmsClientRef> {
-            Ok(Arc::new(ProviderKms(Arc::clone(&for_factory))))
-        });
-        let connection = Arc::new(KmsConnectionConfig::builder().set_kms_instance_id(provider.kind().to_owned()).build());
+        let factory =
+            CryptoFactory::new(move |_: &KmsConnectionInfo| -> parquet_key_management::errors::Result<KmsClientRef> {
+                Ok(Arc::new(ProviderKms(Arc::clone(&for_factory))))
+            });
+        let connection =
+            Arc::new(KmsConnectionConfig::builder().set_kms_instance_id(provider.kind().to_owned()).build());
         PmeKeys { factory, connection, provider }
     }
 

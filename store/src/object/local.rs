@@ -27,7 +27,9 @@ impl LocalStore {
         let root = root.into();
         match fs::metadata(&root) {
             Ok(m) if m.is_dir() => Ok(LocalStore { root }),
-            Ok(_) => Err(Error::new(ErrorKind::InvalidInput, format!("store root {} is not a directory", root.display()))),
+            Ok(_) => {
+                Err(Error::new(ErrorKind::InvalidInput, format!("store root {} is not a directory", root.display())))
+            }
             Err(e) => Err(Error::io(format!("store root {}", root.display()), &e)),
         }
     }
@@ -60,7 +62,10 @@ impl ObjectStore for LocalStore {
         let dir = path.parent().expect("a key joined to the root has a parent");
         let what = || format!("writing object {key:?} in {}", self.describe());
         if path.exists() {
-            return Err(Error::new(ErrorKind::AlreadyExists, format!("object {key:?} exists already; objects are never overwritten")));
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("object {key:?} exists already; objects are never overwritten"),
+            ));
         }
         fs::create_dir_all(dir).map_err(|e| Error::io(what(), &e))?;
         let tmp = dir.join(format!(".tmp-{:016x}", rand::thread_rng().next_u64()));
@@ -88,7 +93,8 @@ impl ObjectStore for LocalStore {
 
     fn open(&self, key: &str) -> Result<Box<dyn Read + Send>> {
         let path = self.path_of(key)?;
-        let file = File::open(&path).map_err(|e| Error::io(format!("opening object {key:?} in {}", self.describe()), &e))?;
+        let file =
+            File::open(&path).map_err(|e| Error::io(format!("opening object {key:?} in {}", self.describe()), &e))?;
         Ok(Box::new(file))
     }
 
@@ -121,7 +127,8 @@ impl ObjectStore for LocalStore {
                     continue;
                 }
                 let key = if key_prefix.is_empty() { name.to_owned() } else { format!("{key_prefix}/{name}") };
-                let meta = entry.metadata().map_err(|e| Error::io(format!("listing {}", entry.path().display()), &e))?;
+                let meta =
+                    entry.metadata().map_err(|e| Error::io(format!("listing {}", entry.path().display()), &e))?;
                 if meta.is_dir() {
                     stack.push((entry.path(), key));
                 } else if key.starts_with(prefix) && start_after.is_none_or(|s| key.as_str() > s) {

@@ -84,9 +84,5 @@ pub fn validate_key(key: &str) -> Result<()> {
         && key.len() <= 1024
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._/=".contains(&b))
         && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.starts_with(".tmp-"));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::new(ErrorKind::InvalidInput, format!("object key {key:?} is not a valid key")))
-    }
+    if ok { Ok(()) } else { Err(Error::new(ErrorKind::InvalidInput, format!("object key {key:?} is not a valid key"))) }
 }

@@ -48,7 +48,8 @@ impl SealedFileReader {
     pub fn open(path: &Path, decryption: Arc<FileDecryptionProperties>) -> Result<SealedFileReader> {
         let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), &e))?;
         let options = ArrowReaderOptions::new().with_file_decryption_properties(decryption);
-        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(|e| classify(path, e))?;
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(|e| classify(path, e))?;
         let expected = arrow_schema();
         if builder.schema().fields() != expected.fields() {
             return Err(read_err(path, "columns differ from the sealed-file schema v1"));
@@ -93,14 +94,38 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<StoredRow>> {
     let ip_tag = col("ip_tag")?.as_fixed_size_binary_opt().ok_or_else(missing)?.clone();
     let raw = col("raw")?.as_binary_opt::<i32>().ok_or_else(missing)?.clone();
     let strings: Vec<_> = [
-        "source", "format", "client_ip", "method", "url", "url_path", "protocol", "referer", "user_agent", "user_id",
-        "request_id", "host", "parse_error",
+        "source",
+        "format",
+        "client_ip",
+        "method",
+        "url",
+        "url_path",
+        "protocol",
+        "referer",
+        "user_agent",
+        "user_id",
+        "request_id",
+        "host",
+        "parse_error",
     ]
     .iter()
     .map(|name| utf8(name).ok_or_else(missing))
     .collect::<Result<_>>()?;
-    let [source, format, client_ip, method, url, url_path, protocol, referer, user_agent, user_id, request_id, host, parse_error] =
-        &strings[..]
+    let [
+        source,
+        format,
+        client_ip,
+        method,
+        url,
+        url_path,
+        protocol,
+        referer,
+        user_agent,
+        user_id,
+        request_id,
+        host,
+        parse_error,
+    ] = &strings[..]
     else {
         unreachable!("13 names give 13 columns")
     };

@@ -53,7 +53,11 @@ pub struct WrittenFile {
     pub raw_stored: u64,
 }
 
-fn writer_properties(options: &WriteOptions, encryption: Arc<FileEncryptionProperties>, rows: usize) -> Result<WriterProperties> {
+fn writer_properties(
+    options: &WriteOptions,
+    encryption: Arc<FileEncryptionProperties>,
+    rows: usize,
+) -> Result<WriterProperties> {
     let level = ZstdLevel::try_new(options.zstd_level)
         .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("zstd level {}: {e}", options.zstd_level)))?;
     let mut builder = WriterProperties::builder()

@@ -1,0 +1,339 @@
+//! The data directory and its configuration file, `logseal.toml`.
+//!
+//! A data directory holds the config, the key files (`keys/`), the public
+//! key (`checkpoint.vkey`) and, with the local store, the objects
+//! (`store/`). Every config key is documented here; an unknown key is an
+//! error naming it and the file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use logseal_core::checkpoint::{LogSigner, LogVerifier};
+use logseal_core::parse::JsonMapping;
+use logseal_store::keys::local::{LocalKeys, load_signing_key, load_verifier};
+use logseal_store::object::local::LocalStore;
+use logseal_store::sealed::write::WriteOptions;
+use logseal_store::sealer::SealerOptions;
+use serde::{Deserialize, Serialize};
+
+/// The config file's name inside a data directory.
+pub const CONFIG_FILE: &str = "logseal.toml";
+/// The only config version this build reads.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// `logseal.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Config format version; always 1.
+    pub version: u32,
+    /// The deployment name: first part of every checkpoint origin and the
+    /// name of the signing key, e.g. `logs.example.com/prod`.
+    pub deployment: String,
+    /// Where sealed objects go.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Where keys come from.
+    #[serde(default)]
+    pub keys: KeysConfig,
+    /// How files are sealed.
+    #[serde(default)]
+    pub sealing: SealingConfig,
+    /// Defaults of `logseal import`.
+    #[serde(default)]
+    pub import: ImportConfig,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `local`: a directory (S3 comes with a later release).
+    #[serde(default = "default_store_kind")]
+    pub kind: StoreKind,
+    /// The local store's directory, relative to the data directory.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+}
+
+/// Kinds of store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    /// A local directory.
+    Local,
+}
+
+fn default_store_kind() -> StoreKind {
+    StoreKind::Local
+}
+fn default_store_path() -> PathBuf {
+    "store".into()
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { kind: default_store_kind(), path: default_store_path() }
+    }
+}
+
+/// `[keys]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// `local`: key files (AWS KMS comes with a later release).
+    #[serde(default = "default_keys_kind")]
+    pub kind: KeysKind,
+    /// Directory of the local key files, relative to the data directory.
+    #[serde(default = "default_keys_path")]
+    pub path: PathBuf,
+    /// The checkpoint signing key (C2SP signer key), relative to the data directory.
+    #[serde(default = "default_signing_key")]
+    pub signing_key: PathBuf,
+    /// The checkpoint public key (C2SP vkey), relative to the data directory.
+    #[serde(default = "default_public_key")]
+    pub public_key: PathBuf,
+}
+
+/// Kinds of key provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeysKind {
+    /// Key files.
+    Local,
+}
+
+fn default_keys_kind() -> KeysKind {
+    KeysKind::Local
+}
+fn default_keys_path() -> PathBuf {
+    "keys".into()
+}
+fn default_signing_key() -> PathBuf {
+    "keys/checkpoint.skey".into()
+}
+fn default_public_key() -> PathBuf {
+    "checkpoint.vkey".into()
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        KeysConfig {
+            kind: default_keys_kind(),
+            path: default_keys_path(),
+            signing_key: default_signing_key(),
+            public_key: default_public_key(),
+        }
+    }
+}
+
+/// `[sealing]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealingConfig {
+    /// Seconds between checkpoints while idle (the heartbeat promise).
+    #[serde(default = "default_heartbeat_secs")]
+    pub heartbeat_secs: u64,
+    /// Records per sealed file.
+    #[serde(default = "default_file_records")]
+    pub file_records: usize,
+    /// Rows per Parquet row group.
+    #[serde(default = "default_row_group_rows")]
+    pub row_group_rows: usize,
+    /// zstd compression level (1-22).
+    #[serde(default = "default_zstd_level")]
+    pub zstd_level: i32,
+}
+
+fn default_heartbeat_secs() -> u64 {
+    60
+}
+fn default_file_records() -> usize {
+    1_000_000
+}
+fn default_row_group_rows() -> usize {
+    128 * 1024
+}
+fn default_zstd_level() -> i32 {
+    6
+}
+
+impl Default for SealingConfig {
+    fn default() -> Self {
+        SealingConfig {
+            heartbeat_secs: default_heartbeat_secs(),
+            file_records: default_file_records(),
+            row_group_rows: default_row_group_rows(),
+            zstd_level: default_zstd_level(),
+        }
+    }
+}
+
+/// `[import]`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ImportConfig {
+    /// Which JSON keys hold which field (JSON lines); defaults to nginx's
+    /// variable names.
+    #[serde(default)]
+    pub json_mapping: JsonMapping,
+}
+
+impl Config {
+    /// A new config with defaults.
+    pub fn new(deployment: &str) -> Config {
+        Config {
+            version: CONFIG_VERSION,
+            deployment: deployment.to_owned(),
+            store: StoreConfig::default(),
+            keys: KeysConfig::default(),
+            sealing: SealingConfig::default(),
+            import: ImportConfig::default(),
+        }
+    }
+
+    /// Parses and checks a config file's text.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let config: Config = toml::from_str(text).with_context(|| format!("config file {}", path.display()))?;
+        if config.version != CONFIG_VERSION {
+            bail!(
+                "config file {}: version {} is not supported (this build reads version {CONFIG_VERSION})",
+                path.display(),
+                config.version
+            );
+        }
+        config.validate().with_context(|| format!("config file {}", path.display()))?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<()> {
+        logseal_core::checkpoint::validate_name("deployment", &self.deployment)?;
+        let s = &self.sealing;
+        if s.heartbeat_secs == 0 {
+            bail!("sealing.heartbeat_secs must be at least 1");
+        }
+        if s.file_records == 0 || s.row_group_rows == 0 {
+            bail!("sealing.file_records and sealing.row_group_rows must be at least 1");
+        }
+        if !(1..=22).contains(&s.zstd_level) {
+            bail!("sealing.zstd_level must be between 1 and 22, not {}", s.zstd_level);
+        }
+        Ok(())
+    }
+}
+
+/// An opened data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    /// The directory.
+    pub root: PathBuf,
+    /// Its config.
+    pub config: Config,
+}
+
+impl DataDir {
+    /// Opens `root`, which must hold a `logseal.toml`.
+    pub fn open(root: &Path) -> Result<DataDir> {
+        let path = root.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if root.is_dir() {
+                    bail!(
+                        "{} is not a logseal data directory (it has no {CONFIG_FILE}); create one with `logseal init --data-dir {}`",
+                        root.display(),
+                        root.display()
+                    );
+                }
+                bail!(
+                    "data directory {} does not exist; create it with `logseal init --data-dir {}`",
+                    root.display(),
+                    root.display()
+                );
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        Ok(DataDir { config: Config::parse(&text, &path)?, root: root.to_owned() })
+    }
+
+    fn path(&self, relative: &Path) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    /// The object store.
+    pub fn store(&self) -> Result<Arc<LocalStore>> {
+        match self.config.store.kind {
+            StoreKind::Local => Ok(Arc::new(LocalStore::open(self.path(&self.config.store.path))?)),
+        }
+    }
+
+    /// The key provider.
+    pub fn keys(&self) -> Arc<LocalKeys> {
+        match self.config.keys.kind {
+            KeysKind::Local => Arc::new(LocalKeys::open(self.path(&self.config.keys.path))),
+        }
+    }
+
+    /// The checkpoint signing key.
+    pub fn signer(&self) -> Result<Arc<LogSigner>> {
+        let signer = load_signing_key(&self.path(&self.config.keys.signing_key))?;
+        if signer.name() != self.config.deployment {
+            bail!(
+                "signing key {} is for deployment {:?}, but the config says {:?}",
+                self.path(&self.config.keys.signing_key).display(),
+                signer.name(),
+                self.config.deployment
+            );
+        }
+        Ok(Arc::new(signer))
+    }
+
+    /// Where the public key is.
+    pub fn public_key_path(&self) -> PathBuf {
+        self.path(&self.config.keys.public_key)
+    }
+
+    /// The public key stored with the data directory.
+    pub fn verifier(&self) -> Result<LogVerifier> {
+        Ok(load_verifier(&self.public_key_path())?)
+    }
+
+    /// Sealer options from the config.
+    pub fn sealer_options(&self) -> SealerOptions {
+        let s = &self.config.sealing;
+        SealerOptions {
+            deployment: self.config.deployment.clone(),
+            heartbeat_secs: s.heartbeat_secs,
+            write: WriteOptions {
+                row_group_rows: s.row_group_rows,
+                zstd_level: s.zstd_level,
+                ..WriteOptions::default()
+            },
+            writer: format!("logseal {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_key_names_the_key_and_the_file() {
+        let text = "version = 1\ndeployment = \"a.example/x\"\n[sealing]\nheartbeat_sec = 5\n";
+        let err = Config::parse(text, Path::new("/etc/logseal.toml")).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("/etc/logseal.toml") && msg.contains("heartbeat_sec"), "{msg}");
+    }
+
+    #[test]
+    fn defaults_round_trip() {
+        let config = Config::new("a.example/x");
+        let text = toml::to_string(&config).unwrap();
+        let back = Config::parse(&text, Path::new("x")).unwrap();
+        assert_eq!(back.sealing.file_records, 1_000_000);
+        assert!(Config::parse("version = 2\ndeployment = \"a\"\n", Path::new("x")).is_err());
+    }
+}
