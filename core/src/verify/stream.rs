@@ -176,10 +176,19 @@ impl<'a> StreamAudit<'a> {
         self.findings.push(Finding::new(Category::Unreadable, &self.stream, message).object(key));
     }
 
-    /// The checkpoints to read: `(number, key)`.
+    /// The checkpoints to read: `(number, key)`. With saved state, those
+    /// after the saved one — and always the newest, so that a store rolled
+    /// back or forked to the same number of checkpoints is caught.
     pub fn checkpoints_to_read(&self) -> Vec<(u64, String)> {
         let from = self.prior_checkpoint_number().map_or(0, |n| n + 1);
-        self.checkpoint_keys.range(from..).map(|(n, key)| (*n, key.clone())).collect()
+        let mut wanted: Vec<(u64, String)> =
+            self.checkpoint_keys.range(from..).map(|(n, key)| (*n, key.clone())).collect();
+        if wanted.is_empty()
+            && let Some((n, key)) = self.checkpoint_keys.iter().next_back()
+        {
+            wanted.push((*n, key.clone()));
+        }
+        wanted
     }
 
     /// Hands in checkpoint `number`'s bytes.
@@ -388,6 +397,41 @@ impl<'a> StreamAudit<'a> {
                     self.findings.push(
                         Finding::new(Category::MissingCheckpoint, &self.stream, format!("checkpoint {n} is missing"))
                             .object(&key),
+                    );
+                }
+            }
+        }
+        // A checkpoint at or before the saved one was read only because it
+        // is the newest: the store has not grown since, so it must be the
+        // very checkpoint the auditor saved.
+        if let Some(p) = &self.prior {
+            let saved_n = p.saved.checkpoint_number;
+            let stale: Vec<(u64, String, bool)> = self
+                .checkpoints
+                .range(..=saved_n)
+                .map(|(n, e)| (*n, e.key.clone(), e.note == p.saved.checkpoint.as_bytes()))
+                .collect();
+            for (n, key, same) in stale {
+                self.checkpoints.remove(&n);
+                if n < saved_n {
+                    self.findings.push(
+                        Finding::new(
+                            Category::StateMismatch,
+                            &self.stream,
+                            format!("the newest checkpoint is number {n}, older than number {saved_n} verified before: the log was rolled back"),
+                        )
+                        .object(&key),
+                    );
+                } else if !same {
+                    self.findings.push(
+                        Finding::new(
+                            Category::StateMismatch,
+                            &self.stream,
+                            format!(
+                                "checkpoint {n} differs from the one verified before: history was rewritten or forked"
+                            ),
+                        )
+                        .object(&key),
                     );
                 }
             }

@@ -1,0 +1,1 @@
+//! `logseal import` behaviour.
