@@ -153,7 +153,7 @@ fn default_file_records() -> usize {
     1_000_000
 }
 fn default_row_group_rows() -> usize {
-    128 * 1024
+    1 << 20
 }
 fn default_zstd_level() -> i32 {
     6

@@ -24,6 +24,9 @@ use logseal_store::object::local::LocalStore;
 
 use crate::config::DataDir;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Tamper-evident, encrypted storage for access logs, and the auditor's verifier.
 #[derive(Debug, Parser)]
 #[command(name = "logseal", version, about)]

@@ -8,6 +8,12 @@ use std::net::IpAddr;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// Bytes of an `ip_tag`.
+pub const IP_TAG_LEN: usize = 8;
+
+/// An `ip_tag` value.
+pub type IpTag = [u8; IP_TAG_LEN];
+
 /// Domain separator of `ip_tag` (format v1).
 pub const IP_TAG_DOMAIN: &[u8] = b"logseal/ip_tag/v1";
 
@@ -32,7 +38,7 @@ impl IpTagger {
     /// The tag of `ip`. An IPv4-mapped IPv6 address tags like the IPv4
     /// address it maps, so one client has one pseudonym however it was
     /// logged.
-    pub fn tag(&self, ip: IpAddr) -> [u8; 16] {
+    pub fn tag(&self, ip: IpAddr) -> IpTag {
         let mut mac = self.mac.clone();
         mac.update(IP_TAG_DOMAIN);
         match ip.to_canonical() {
@@ -40,8 +46,8 @@ impl IpTagger {
             IpAddr::V6(v6) => mac.update(&v6.octets()),
         }
         let full: [u8; 32] = mac.finalize().into_bytes().into();
-        let mut tag = [0u8; 16];
-        tag.copy_from_slice(&full[..16]);
+        let mut tag = [0u8; IP_TAG_LEN];
+        tag.copy_from_slice(&full[..IP_TAG_LEN]);
         tag
     }
 }

@@ -12,6 +12,8 @@
 //! bucket by someone without the keys is never adopted.
 
 use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use logseal_core::blind::IpTagger;
 use logseal_core::checkpoint::{CheckpointBody, Heartbeat, LogSigner, origin, validate_stream_name};
@@ -29,7 +31,7 @@ use crate::keys::pme::PmeKeys;
 use crate::keys::{KeyDomain, KeyProvider};
 use crate::object::ObjectStore;
 use crate::sealed::schema::columns_of;
-use crate::sealed::write::{WriteOptions, write_sealed_file};
+use crate::sealed::write::{SealedFileWriter, WriteOptions};
 
 /// How a stream is sealed.
 #[derive(Debug, Clone)]
@@ -136,36 +138,62 @@ impl StreamSealer {
 
     /// Seals `records` (whose sequence numbers must continue the stream
     /// without a gap) into one file, its manifest and a checkpoint.
-    pub fn seal(&mut self, records: &[Record], now: Micros) -> Result<SealReceipt> {
-        let (Some(first), Some(last)) = (records.first(), records.last()) else {
-            return Err(Error::new(ErrorKind::InvalidInput, "nothing to seal"));
-        };
-        if first.seq != self.state.next_seq {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("stream {} continues at seq {}, not {}", self.stream, self.state.next_seq, first.seq),
-            ));
-        }
-        let file_index = self.state.next_file_index;
+    pub fn seal(&mut self, records: Vec<Record>, now: Micros) -> Result<SealReceipt> {
+        let mut file = self.begin_file(records.len())?;
+        file.push(records)?;
+        self.finish_file(file, now)
+    }
+
+    /// Starts the stream's next file, of about `expected_rows` records.
+    pub fn begin_file(&self, expected_rows: usize) -> Result<OpenFile> {
         let mut salt = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         let salt_key = SaltKey::from_bytes(salt);
-
-        // The digest (commitments, Merkle root, chain) and the Parquet file
-        // are independent: compute them on two threads.
         let encryption = self.pme.encryption(&columns_of(KeyDomain::Base), &columns_of(KeyDomain::Pii))?;
-        let (digest, written) = std::thread::scope(|scope| {
-            let digest = scope.spawn(|| digest_records(&salt_key, self.state.chain_head, records));
-            let written = write_sealed_file(records, &self.tagger, encryption, &self.options.write);
-            (digest.join().expect("digest thread does not panic"), written)
-        });
-        let digest = digest?;
-        let written = written?;
-        if digest.seq_last != last.seq {
-            return Err(Error::new(ErrorKind::InvalidInput, "records are not in sequence order"));
+        let writer = SealedFileWriter::new(self.tagger.clone(), encryption, &self.options.write, expected_rows)?;
+        let (sender, receiver) = sync_channel::<Arc<Vec<Record>>>(2);
+        let mut digest = RecordsDigest::new(&salt_key, self.state.chain_head);
+        let digest_thread = std::thread::Builder::new()
+            .name("seal-digest".into())
+            .spawn(move || {
+                for chunk in receiver {
+                    for record in chunk.iter() {
+                        digest.add(record)?;
+                    }
+                }
+                Ok(digest)
+            })
+            .map_err(|e| Error::io("starting the digest thread", &e))?;
+        Ok(OpenFile {
+            file_index: self.state.next_file_index,
+            salt_key,
+            chain_in: self.state.chain_head,
+            seq_first: self.state.next_seq,
+            next_seq: self.state.next_seq,
+            writer,
+            digest_chunks: Some(sender),
+            digest_thread,
+        })
+    }
+
+    /// Finishes `file`: stores the data object, its manifest and a signed
+    /// checkpoint.
+    pub fn finish_file(&mut self, file: OpenFile, now: Micros) -> Result<SealReceipt> {
+        let OpenFile { file_index, salt_key, chain_in, seq_first, next_seq, writer, digest_chunks, digest_thread } =
+            file;
+        drop(digest_chunks);
+        let digest = digest_thread.join().map_err(|_| Error::new(ErrorKind::Io, "the digest thread panicked"))??;
+        let written = writer.finish()?;
+        if file_index != self.state.next_file_index || chain_in != self.state.chain_head {
+            return Err(Error::new(ErrorKind::InvalidInput, "another file was sealed while this one was open"));
         }
+        let Some(received_at) = digest.received.map(RecordsDigest::range) else {
+            return Err(Error::new(ErrorKind::InvalidInput, "nothing to seal"));
+        };
+        let seq_last = next_seq - 1;
 
         let data_key = layout::data_key(&self.stream, file_index, rand::rngs::OsRng.next_u32());
+        // The sealer hashes exactly the bytes it stores and signs.
         let sha256 = Hash::of(&written.bytes);
         let salt_key_wrapped = self.keys.wrap(
             &self.keys.master_key_id(KeyDomain::Pii),
@@ -178,14 +206,14 @@ impl StreamSealer {
             origin: self.origin.clone(),
             stream: self.stream.clone(),
             file_index,
-            seq_first: first.seq,
-            seq_last: last.seq,
-            count: records.len() as u64,
-            event_time: digest.event_time,
-            received_at: digest.received_at,
+            seq_first,
+            seq_last,
+            count: next_seq - seq_first,
+            event_time: digest.event.map(RecordsDigest::range),
+            received_at,
             data: DataObject { key: data_key.clone(), size: written.bytes.len() as u64, sha256 },
             merkle_root: digest.digest.merkle_root(),
-            chain_in: self.state.chain_head,
+            chain_in,
             chain_out: digest.digest.chain_out(),
             keys: self.key_info(),
             salt_key_wrapped,
@@ -200,13 +228,13 @@ impl StreamSealer {
         self.store.put_new(&layout::manifest_key(&self.stream, file_index), &manifest_bytes)?;
         self.state.manifest_log.push(Manifest::leaf_hash(&manifest_bytes));
         self.state.next_file_index += 1;
-        self.state.next_seq = last.seq + 1;
+        self.state.next_seq = next_seq;
         self.state.chain_head = manifest.chain_out;
         self.checkpoint(Heartbeat::Every(self.options.heartbeat_secs), now)?;
         Ok(SealReceipt {
             file_index,
-            seq_first: first.seq,
-            seq_last: last.seq,
+            seq_first,
+            seq_last,
             data_key,
             data_size: manifest.data.size,
             raw_stored: written.raw_stored,
@@ -286,42 +314,93 @@ pub fn salt_key_context(origin: &str, file_index: u64) -> Vec<u8> {
     format!("\nlogseal/salt-key/v1\n{origin}\n{file_index}").into_bytes()
 }
 
+/// A file being sealed. Records go in chunk by chunk
+/// ([`OpenFile::push`]): the commitments, Merkle root and chain are
+/// computed on a thread of their own while the Parquet encoding runs on
+/// the caller's, so both overlap with whatever produces the records.
+pub struct OpenFile {
+    file_index: u64,
+    salt_key: SaltKey,
+    chain_in: Hash,
+    seq_first: u64,
+    next_seq: u64,
+    writer: SealedFileWriter,
+    digest_chunks: Option<SyncSender<Arc<Vec<Record>>>>,
+    digest_thread: JoinHandle<Result<RecordsDigest>>,
+}
+
+impl std::fmt::Debug for OpenFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OpenFile({}, seq {}..{})", self.file_index, self.seq_first, self.next_seq)
+    }
+}
+
+impl OpenFile {
+    /// Appends records, which must continue the file's sequence.
+    pub fn push(&mut self, records: Vec<Record>) -> Result<()> {
+        for (i, r) in records.iter().enumerate() {
+            if r.seq != self.next_seq + i as u64 {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("records are not contiguous: expected seq {}, got {}", self.next_seq + i as u64, r.seq),
+                ));
+            }
+        }
+        let records = Arc::new(records);
+        self.writer.write(&records)?;
+        self.next_seq += records.len() as u64;
+        let sender = self.digest_chunks.as_ref().expect("present until finished");
+        sender.send(records).map_err(|_| Error::new(ErrorKind::Io, "the digest thread stopped"))?;
+        Ok(())
+    }
+
+    /// Records pushed so far.
+    pub fn len(&self) -> u64 {
+        self.next_seq - self.seq_first
+    }
+
+    /// True before the first record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What a file's records add up to, besides its bytes.
 struct RecordsDigest {
     digest: FileDigest,
-    seq_last: u64,
-    event_time: Option<TimeRange>,
-    received_at: TimeRange,
+    event: Option<(Micros, Micros)>,
+    received: Option<(Micros, Micros)>,
     parse_errors: u64,
 }
 
-fn digest_records(salt_key: &SaltKey, chain_in: Hash, records: &[Record]) -> Result<RecordsDigest> {
-    let mut digest = FileDigest::new(salt_key, chain_in);
-    let mut event = None::<(Micros, Micros)>;
-    let mut received = (Micros::MAX, Micros::MIN);
-    let mut parse_errors = 0;
-    for r in records {
-        digest.push(r).map_err(|b| {
+impl RecordsDigest {
+    fn new(salt_key: &SaltKey, chain_in: Hash) -> RecordsDigest {
+        RecordsDigest { digest: FileDigest::new(salt_key, chain_in), event: None, received: None, parse_errors: 0 }
+    }
+
+    fn add(&mut self, r: &Record) -> Result<()> {
+        self.digest.push(r).map_err(|b| {
             Error::new(
                 ErrorKind::InvalidInput,
                 format!("records are not contiguous: expected seq {}, got {}", b.expected, b.found),
             )
         })?;
+        let widen = |range: &mut Option<(Micros, Micros)>, t: Micros| {
+            let (lo, hi) = range.get_or_insert((t, t));
+            *lo = (*lo).min(t);
+            *hi = (*hi).max(t);
+        };
         if let Some(t) = r.time {
-            let (lo, hi) = event.get_or_insert((t.utc_micros, t.utc_micros));
-            *lo = (*lo).min(t.utc_micros);
-            *hi = (*hi).max(t.utc_micros);
+            widen(&mut self.event, t.utc_micros);
         }
-        received = (received.0.min(r.received_at), received.1.max(r.received_at));
-        parse_errors += u64::from(r.parse_error.is_some());
+        widen(&mut self.received, r.received_at);
+        self.parse_errors += u64::from(r.parse_error.is_some());
+        Ok(())
     }
-    let range = |(lo, hi): (Micros, Micros)| TimeRange { min: format_rfc3339_utc(lo), max: format_rfc3339_utc(hi) };
-    Ok(RecordsDigest {
-        seq_last: records.last().map_or(0, |r| r.seq),
-        digest,
-        event_time: event.map(range),
-        received_at: range(received),
-        parse_errors,
-    })
+
+    fn range((lo, hi): (Micros, Micros)) -> TimeRange {
+        TimeRange { min: format_rfc3339_utc(lo), max: format_rfc3339_utc(hi) }
+    }
 }
 
 /// Rebuilds a stream's state from its manifests and newest checkpoint.

@@ -80,7 +80,7 @@ fn seal_files(f: &Fixture, files: usize, per_file: usize) {
     let all = lines(files * per_file);
     for chunk in all.chunks(per_file) {
         let recs = records(sealer.next_seq(), chunk);
-        sealer.seal(&recs, NOW).unwrap();
+        sealer.seal(recs, NOW).unwrap();
     }
     sealer.pause(NOW).unwrap();
 }

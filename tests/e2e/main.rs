@@ -3,5 +3,6 @@
 
 mod common;
 mod import;
+mod interop;
 mod proofs;
 mod tamper;

@@ -1,9 +1,10 @@
 //! `logseal import`: seal existing access-log files into a stream.
 //!
-//! A reader thread reads and parses lines into batches of one file's
-//! worth of records; the calling thread seals each batch (which itself
-//! hashes and encodes on two threads). Every line becomes a record: a line
-//! that does not parse keeps its raw bytes and its parse error.
+//! A reader thread reads and parses lines into chunks of records; the
+//! calling thread pushes each chunk into the stream's open file (whose
+//! commitments are computed on a third thread) and seals the file when it
+//! is full. Every line becomes a record: a line that does not parse keeps
+//! its raw bytes and its parse error.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use logseal_core::parse::{JsonMapping, ParseErrorKind, parse_line};
 use logseal_core::{LineFormat, Record};
-use logseal_store::sealer::StreamSealer;
+use logseal_store::sealer::{OpenFile, StreamSealer};
 
 use super::now_micros;
 use crate::config::DataDir;
@@ -64,6 +65,19 @@ struct ReaderStats {
     bytes_read: u64,
 }
 
+/// Records per chunk handed from the reader to the sealer.
+const CHUNK: usize = 64 * 1024;
+
+fn seal(sealer: &mut StreamSealer, file: OpenFile, summary: &mut ImportSummary) -> Result<()> {
+    let receipt = sealer.finish_file(file, now_micros())?;
+    summary.records += receipt.seq_last - receipt.seq_first + 1;
+    summary.files += 1;
+    summary.bytes_written += receipt.data_size;
+    summary.raw_stored += receipt.raw_stored;
+    summary.seq_range = Some((summary.seq_range.map_or(receipt.seq_first, |r| r.0), receipt.seq_last));
+    Ok(())
+}
+
 /// Runs an import.
 pub fn run(dir: &DataDir, args: ImportArgs) -> Result<ImportSummary> {
     let started = Instant::now();
@@ -88,7 +102,8 @@ pub fn run(dir: &DataDir, args: ImportArgs) -> Result<ImportSummary> {
     let reader = std::thread::spawn(move || -> Result<ReaderStats> {
         let mut stats = ReaderStats { parse_errors: BTreeMap::new(), bytes_read: 0 };
         let mut seq = first_seq;
-        let mut batch = Vec::with_capacity(file_records.min(1 << 20));
+        let chunk_len = file_records.min(CHUNK);
+        let mut batch = Vec::with_capacity(chunk_len);
         let mut line = Vec::with_capacity(4096);
         let mut continued = false;
         for mut input in inputs {
@@ -112,8 +127,9 @@ pub fn run(dir: &DataDir, args: ImportArgs) -> Result<ImportSummary> {
                 continued = read == LineRead::Partial;
                 batch.push(Record::from_parse(seq, received_at, &input.source, format, line.clone(), parsed));
                 seq += 1;
-                if batch.len() == file_records {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(file_records.min(1 << 20)));
+                // Chunks never straddle two files.
+                if batch.len() == chunk_len || (seq - first_seq) % file_records as u64 == 0 {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(chunk_len));
                     if sender.send(full).is_err() {
                         return Ok(stats); // the sealer stopped; its error is reported
                     }
@@ -127,16 +143,20 @@ pub fn run(dir: &DataDir, args: ImportArgs) -> Result<ImportSummary> {
     });
 
     let mut summary = ImportSummary::default();
+    let mut open: Option<OpenFile> = None;
     let result = (|| -> Result<()> {
         loop {
             match receiver.recv_timeout(heartbeat) {
-                Ok(batch) => {
-                    let receipt = sealer.seal(&batch, now_micros())?;
-                    summary.records += batch.len() as u64;
-                    summary.files += 1;
-                    summary.bytes_written += receipt.data_size;
-                    summary.raw_stored += receipt.raw_stored;
-                    summary.seq_range = Some((summary.seq_range.map_or(receipt.seq_first, |r| r.0), receipt.seq_last));
+                Ok(chunk) => {
+                    let file = match &mut open {
+                        Some(file) => file,
+                        None => open.insert(sealer.begin_file(file_records)?),
+                    };
+                    file.push(chunk)?;
+                    if file.len() == file_records as u64 {
+                        let full = open.take().expect("just used");
+                        seal(&mut sealer, full, &mut summary)?;
+                    }
                     progress.set(counter.load(Ordering::Relaxed), &format!("{} records sealed", summary.records));
                 }
                 Err(RecvTimeoutError::Timeout) => {
@@ -144,7 +164,12 @@ pub fn run(dir: &DataDir, args: ImportArgs) -> Result<ImportSummary> {
                     sealer.heartbeat(now_micros())?;
                     progress.set(counter.load(Ordering::Relaxed), &format!("{} records sealed", summary.records));
                 }
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Err(RecvTimeoutError::Disconnected) => {
+                    if let Some(last) = open.take() {
+                        seal(&mut sealer, last, &mut summary)?;
+                    }
+                    return Ok(());
+                }
             }
         }
     })();

@@ -160,7 +160,7 @@ pub(crate) fn quote_bytes(bytes: &[u8]) -> String {
 }
 
 /// The request target up to (not including) the first `?`.
-pub(crate) fn url_path(url: &str) -> &str {
+pub fn url_path(url: &str) -> &str {
     memchr::memchr(b'?', url.as_bytes()).map_or(url, |i| &url[..i])
 }
 

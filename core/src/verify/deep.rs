@@ -66,7 +66,7 @@ impl<'a> DeepFile<'a> {
 
     /// Adds the next row: the record as stored (`raw` empty when not
     /// stored), whether `raw` was stored, and its stored `ip_tag`.
-    pub fn push(&mut self, mut record: Record, raw_stored: bool, ip_tag: Option<[u8; 16]>) {
+    pub fn push(&mut self, mut record: Record, raw_stored: bool, ip_tag: Option<crate::blind::IpTag>) {
         let seq = record.seq;
         let expected = self.manifest.seq_first + self.rows;
         if seq != expected {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, TimestampMicrosecondType, UInt16Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
+use logseal_core::blind::{IP_TAG_LEN, IpTag};
 use logseal_core::{EventTime, LineFormat, Record};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -24,7 +25,7 @@ pub struct StoredRow {
     /// Whether the file stores `raw` (otherwise the renderer gives it).
     pub raw_stored: bool,
     /// The stored blind index of `client_ip`.
-    pub ip_tag: Option<[u8; 16]>,
+    pub ip_tag: Option<IpTag>,
 }
 
 /// Reads a sealed file batch by batch.
@@ -98,7 +99,7 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<StoredRow>> {
         "format",
         "client_ip",
         "method",
-        "url",
+        "url_query",
         "url_path",
         "protocol",
         "referer",
@@ -116,7 +117,7 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<StoredRow>> {
         format,
         client_ip,
         method,
-        url,
+        url_query,
         url_path,
         protocol,
         referer,
@@ -148,6 +149,13 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<StoredRow>> {
             (false, false) => None,
             _ => return Err(bad("time and time_offset_s disagree on presence")),
         };
+        let path = text(url_path, i);
+        let url_value = match (&path, text(url_query, i)) {
+            (Some(p), Some(q)) => Some(format!("{p}?{q}")),
+            (Some(p), None) => Some(p.clone()),
+            (None, None) => None,
+            (None, Some(_)) => return Err(bad("url_query without url_path")),
+        };
         let raw_stored = raw.is_valid(i);
         let record = Record {
             seq: seq.value(i),
@@ -157,8 +165,8 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<StoredRow>> {
             time: time_value,
             client_ip: client_ip_value,
             method: text(method, i),
-            url: text(url, i),
-            url_path: text(url_path, i),
+            url: url_value,
+            url_path: path,
             protocol: text(protocol, i),
             status: num(&status, i).then(|| status.value(i)),
             bytes_sent: num(&bytes_sent, i).then(|| bytes_sent.value(i)),
@@ -172,7 +180,7 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<StoredRow>> {
             parse_error: text(parse_error, i),
         };
         let tag = ip_tag.is_valid(i).then(|| {
-            let mut t = [0u8; 16];
+            let mut t = [0u8; IP_TAG_LEN];
             t.copy_from_slice(ip_tag.value(i));
             t
         });

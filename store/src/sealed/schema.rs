@@ -1,9 +1,14 @@
 //! The columns of a sealed file (format v1), their Arrow types and their
 //! key domains. `docs/FORMAT.md` §6 is the normative table.
+//!
+//! A record's `url` is stored as `url_path` (base) plus `url_query` (pii,
+//! the text after the first `?`, null when there is none): the path is
+//! not stored twice, which saves about 2 bytes per record.
 
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use logseal_core::blind::IP_TAG_LEN;
 
 use crate::keys::KeyDomain;
 
@@ -31,7 +36,7 @@ pub const COLUMNS: [Column; 22] = [
     col("client_ip", KeyDomain::Pii),
     col("ip_tag", KeyDomain::Base),
     col("method", KeyDomain::Base),
-    col("url", KeyDomain::Pii),
+    col("url_query", KeyDomain::Pii),
     col("url_path", KeyDomain::Base),
     col("protocol", KeyDomain::Base),
     col("status", KeyDomain::Base),
@@ -66,9 +71,9 @@ pub fn arrow_schema() -> Arc<Schema> {
         Field::new("time", timestamp(), true),
         Field::new("time_offset_s", DataType::Int32, true),
         utf8("client_ip"),
-        Field::new("ip_tag", DataType::FixedSizeBinary(16), true),
+        Field::new("ip_tag", DataType::FixedSizeBinary(IP_TAG_LEN as i32), true),
         utf8("method"),
-        utf8("url"),
+        utf8("url_query"),
         utf8("url_path"),
         utf8("protocol"),
         Field::new("status", DataType::UInt16, true),
@@ -94,6 +99,9 @@ mod tests {
         let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         let table: Vec<_> = COLUMNS.iter().map(|c| c.name).collect();
         assert_eq!(names, table);
-        assert_eq!(columns_of(KeyDomain::Pii), vec!["client_ip", "url", "referer", "user_agent", "user_id", "raw"]);
+        assert_eq!(
+            columns_of(KeyDomain::Pii),
+            vec!["client_ip", "url_query", "referer", "user_agent", "user_id", "raw"]
+        );
     }
 }

@@ -7,6 +7,9 @@
 //! `ip_tag` has the Bloom filter instead. `raw` is stored only where the
 //! renderer does not reproduce the line.
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -15,7 +18,8 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use logseal_core::Record;
-use logseal_core::blind::IpTagger;
+use logseal_core::blind::{IP_TAG_LEN, IpTag, IpTagger};
+use logseal_core::parse::url_path as url_path_of;
 use logseal_core::render::reproduces_raw;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
@@ -36,11 +40,14 @@ pub struct WriteOptions {
     pub zstd_level: i32,
     /// Bloom filter false-positive rate of `ip_tag`.
     pub ip_tag_fpp: f64,
+    /// Largest dictionary page; a column whose dictionary outgrows it falls
+    /// back to plain encoding for the rest of the row group.
+    pub dictionary_page_bytes: usize,
 }
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { row_group_rows: 128 * 1024, zstd_level: 6, ip_tag_fpp: 0.01 }
+        WriteOptions { row_group_rows: 1 << 20, zstd_level: 6, ip_tag_fpp: 0.01, dictionary_page_bytes: 16 << 20 }
     }
 }
 
@@ -64,6 +71,7 @@ fn writer_properties(
         .set_writer_version(WriterVersion::PARQUET_2_0)
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(options.row_group_rows))
+        .set_dictionary_page_size_limit(options.dictionary_page_bytes)
         .set_created_by(format!("logseal {}", env!("CARGO_PKG_VERSION")))
         .with_file_encryption_properties(encryption);
     for name in ["seq", "received_at", "time"] {
@@ -94,25 +102,97 @@ pub fn write_sealed_file(
     encryption: Arc<FileEncryptionProperties>,
     options: &WriteOptions,
 ) -> Result<WrittenFile> {
-    let schema = arrow_schema();
-    let props = writer_properties(options, encryption, records.len())?;
-    let parquet_err = |e: parquet::errors::ParquetError| Error::new(ErrorKind::Io, format!("writing Parquet: {e}"));
-    let mut writer = ArrowWriter::try_new(Vec::with_capacity(records.len() * 16), Arc::clone(&schema), Some(props))
-        .map_err(parquet_err)?;
-    let mut raw_stored = 0;
-    let mut rendered = Vec::with_capacity(512);
-    for chunk in records.chunks(options.row_group_rows.max(1)) {
-        let (batch, raws) = to_batch(chunk, tagger, &mut rendered, &schema)?;
-        raw_stored += raws;
-        writer.write(&batch).map_err(parquet_err)?;
+    let mut writer = SealedFileWriter::new(tagger.clone(), encryption, options, records.len())?;
+    writer.write(records)?;
+    writer.finish()
+}
+
+/// Writes one encrypted file from records handed in chunk by chunk, so
+/// that encoding overlaps with whatever produces the records.
+pub struct SealedFileWriter {
+    writer: ArrowWriter<Vec<u8>>,
+    schema: Arc<arrow_schema::Schema>,
+    tags: TagCache,
+    raw_stored: u64,
+    rendered: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedFileWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedFileWriter({} raw stored)", self.raw_stored)
     }
-    let bytes = writer.into_inner().map_err(parquet_err)?;
-    Ok(WrittenFile { bytes, raw_stored })
+}
+
+fn parquet_err(e: parquet::errors::ParquetError) -> Error {
+    Error::new(ErrorKind::Io, format!("writing Parquet: {e}"))
+}
+
+impl SealedFileWriter {
+    /// A writer for a file of about `expected_rows` rows (sizes the
+    /// `ip_tag` Bloom filter).
+    pub fn new(
+        tagger: IpTagger,
+        encryption: Arc<FileEncryptionProperties>,
+        options: &WriteOptions,
+        expected_rows: usize,
+    ) -> Result<SealedFileWriter> {
+        let schema = arrow_schema();
+        let props = writer_properties(options, encryption, expected_rows)?;
+        let writer = ArrowWriter::try_new(Vec::with_capacity(expected_rows * 16), Arc::clone(&schema), Some(props))
+            .map_err(parquet_err)?;
+        Ok(SealedFileWriter {
+            writer,
+            schema,
+            tags: TagCache { tagger, tags: HashMap::new() },
+            raw_stored: 0,
+            rendered: Vec::with_capacity(512),
+        })
+    }
+
+    /// Appends records (continuing in sequence order).
+    pub fn write(&mut self, records: &[Record]) -> Result<()> {
+        for chunk in records.chunks(64 * 1024) {
+            let (batch, raws) = to_batch(chunk, &mut self.tags, &mut self.rendered, &self.schema)?;
+            self.raw_stored += raws;
+            self.writer.write(&batch).map_err(parquet_err)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the file and returns its bytes.
+    pub fn finish(self) -> Result<WrittenFile> {
+        let bytes = self.writer.into_inner().map_err(parquet_err)?;
+        Ok(WrittenFile { bytes, raw_stored: self.raw_stored })
+    }
+}
+
+/// Remembers the tags of recent addresses: client addresses repeat a lot
+/// (a few clients make most requests), and a lookup is far cheaper than
+/// an HMAC.
+struct TagCache {
+    tagger: IpTagger,
+    tags: HashMap<IpAddr, IpTag>,
+}
+
+impl TagCache {
+    const MAX: usize = 1 << 20;
+
+    fn tag(&mut self, ip: IpAddr) -> IpTag {
+        if let Some(tag) = self.tags.get(&ip) {
+            return *tag;
+        }
+        if self.tags.len() == Self::MAX {
+            self.tags.clear();
+        }
+        let tag = self.tagger.tag(ip);
+        self.tags.insert(ip, tag);
+        tag
+    }
 }
 
 fn to_batch(
     records: &[Record],
-    tagger: &IpTagger,
+    tagger: &mut TagCache,
     rendered: &mut Vec<u8>,
     schema: &Arc<arrow_schema::Schema>,
 ) -> Result<(RecordBatch, u64)> {
@@ -125,9 +205,9 @@ fn to_batch(
     let mut time = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
     let mut offset = Int32Builder::with_capacity(n);
     let mut client_ip = strings();
-    let mut ip_tag = FixedSizeBinaryBuilder::with_capacity(n, 16);
+    let mut ip_tag = FixedSizeBinaryBuilder::with_capacity(n, IP_TAG_LEN as i32);
     let mut method = strings();
-    let mut url = strings();
+    let mut url_query = strings();
     let mut url_path = strings();
     let mut protocol = strings();
     let mut status = UInt16Builder::with_capacity(n);
@@ -151,8 +231,10 @@ fn to_batch(
         offset.append_option(r.time.map(|t| t.offset_secs));
         match r.client_ip {
             Some(ip) => {
-                client_ip.append_value(ip.to_string());
-                ip_tag.append_value(tagger.tag(ip)).expect("16-byte tag");
+                // Formats straight into the builder's buffer.
+                write!(client_ip, "{ip}").expect("writing to memory");
+                client_ip.append_value("");
+                ip_tag.append_value(tagger.tag(ip)).expect("tag has IP_TAG_LEN bytes");
             }
             None => {
                 client_ip.append_null();
@@ -160,7 +242,13 @@ fn to_batch(
             }
         }
         method.append_option(r.method.as_deref());
-        url.append_option(r.url.as_deref());
+        if r.url.as_deref().map(url_path_of) != r.url_path.as_deref() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("record {}: url_path is not the path of url, so url cannot be stored as path + query", r.seq),
+            ));
+        }
+        url_query.append_option(r.url.as_deref().and_then(|u| u.split_once('?')).map(|(_, q)| q));
         url_path.append_option(r.url_path.as_deref());
         protocol.append_option(r.protocol.as_deref());
         status.append_option(r.status);
@@ -190,7 +278,7 @@ fn to_batch(
         Arc::new(client_ip.finish()),
         Arc::new(ip_tag.finish()),
         Arc::new(method.finish()),
-        Arc::new(url.finish()),
+        Arc::new(url_query.finish()),
         Arc::new(url_path.finish()),
         Arc::new(protocol.finish()),
         Arc::new(status.finish()),
