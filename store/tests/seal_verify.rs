@@ -122,3 +122,74 @@ fn a_changed_byte_in_a_data_file_is_found() {
     std::fs::write(&path, bytes).unwrap();
     assert_eq!(run(&f, false), vec![(Category::ObjectHashMismatch, Some(1))]);
 }
+
+#[test]
+fn a_manifest_left_unsigned_by_a_crash_is_adopted_after_deep_verification() {
+    let f = fixture();
+    seal_files(&f, 3, 50);
+    // A crash after manifest 2 was stored but before its checkpoint: the
+    // checkpoints covering file 2 are missing.
+    let checkpoints = f.store.list("v1/web/checkpoints/", None).unwrap();
+    for c in &checkpoints[checkpoints.len() - 2..] {
+        std::fs::remove_file(f.store.root().join(&c.key)).unwrap();
+    }
+    assert_eq!(run(&f, false), vec![(Category::UnsignedManifests, Some(2))]);
+    let sealer = StreamSealer::open(f.store.clone(), f.keys.clone(), f.signer.clone(), "web", options(), NOW).unwrap();
+    assert_eq!(sealer.next_seq(), 150);
+    assert_eq!(run(&f, true), vec![]);
+}
+
+#[test]
+fn an_unsigned_manifest_whose_file_does_not_verify_is_refused() {
+    let f = fixture();
+    seal_files(&f, 2, 50);
+    let checkpoints = f.store.list("v1/web/checkpoints/", None).unwrap();
+    for c in &checkpoints[checkpoints.len() - 2..] {
+        std::fs::remove_file(f.store.root().join(&c.key)).unwrap();
+    }
+    // Someone replaces the unsigned file 1 with file 0's bytes and fixes
+    // the manifest's hash and size to match.
+    let data = f.store.list("v1/web/data/", None).unwrap();
+    let forged = std::fs::read(f.store.root().join(&data[0].key)).unwrap();
+    std::fs::write(f.store.root().join(&data[1].key), &forged).unwrap();
+    let manifest_path = f.store.root().join("v1/web/manifests/000000000001.json");
+    let mut manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    manifest["data"]["sha256"] = logseal_core::Hash::of(&forged).to_hex().into();
+    manifest["data"]["size"] = forged.len().into();
+    std::fs::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let err = StreamSealer::open(f.store.clone(), f.keys.clone(), f.signer.clone(), "web", options(), NOW).unwrap_err();
+    assert!(err.to_string().contains("refusing to sign over it"), "{err}");
+}
+
+#[test]
+fn an_orphan_data_object_from_a_crash_does_not_block_sealing() {
+    let f = fixture();
+    seal_files(&f, 1, 50);
+    // A crash after the data object of file 1 was stored, before its manifest.
+    f.store.put_new("v1/web/data/000000000001-00000000.parquet", b"partial").unwrap();
+    seal_files(&f, 1, 50);
+    assert_eq!(run(&f, true), vec![(Category::UnreferencedObject, None)]);
+}
+
+#[test]
+fn incremental_verification_hashes_only_new_files() {
+    use logseal_core::verify::state::AuditorState;
+    let f = fixture();
+    seal_files(&f, 3, 100);
+    let request = AuditRequest { stream: None, deep: false, full: false, threads: 2, now_secs: (NOW / 1_000_000) as u64 };
+    let verifier = f.signer.verifier();
+    let first = audit(&*f.store, &verifier, None, None, &request, &NoProgress).unwrap();
+    assert!(first.findings.is_empty());
+    let total = first.streams[0].stats.bytes_hashed;
+    let saved = first.new_state.to_bytes();
+    seal_files(&f, 1, 100);
+    let load = || Some(AuditorState::load(&saved, &verifier).unwrap());
+    let second = audit(&*f.store, &verifier, None, load(), &request, &NoProgress).unwrap();
+    assert!(second.findings.is_empty(), "{:?}", second.findings);
+    let stats = &second.streams[0].stats;
+    assert_eq!((stats.manifests, stats.objects_hashed), (1, 1));
+    assert!(stats.bytes_hashed < total / 2, "only the new file is hashed");
+    let full = AuditRequest { full: true, ..request };
+    let third = audit(&*f.store, &verifier, None, load(), &full, &NoProgress).unwrap();
+    assert_eq!(third.streams[0].stats.objects_hashed, 4);
+}

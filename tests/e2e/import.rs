@@ -191,3 +191,34 @@ fn a_line_longer_than_16_mib_is_split_not_dropped() {
     assert_eq!(joined.len(), (16 << 20) + 10);
     assert_eq!(rows[2].record.raw, b"short");
 }
+
+/// A slow pipe must not look like logging stopped: while waiting for input
+/// the import keeps its heartbeat promise (real clock, 1 s heartbeat).
+#[test]
+fn a_stalled_pipe_keeps_the_heartbeat() {
+    let env = Env::new();
+    let config = env.data.join("logseal.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace("heartbeat_secs = 60", "heartbeat_secs = 1");
+    std::fs::write(&config, text).unwrap();
+    let lines = std::fs::read(env.log_file("a.log", 20, 5)).unwrap();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_logseal"))
+        .args(["import", "--data-dir", env.dir(), "--stream", "slow", "-"])
+        .env_remove("LOGSEAL_FAKE_NOW")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(first).unwrap();
+    stdin.flush().unwrap();
+    // Longer than the heartbeat allowance (1 s + 5 s).
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    stdin.write_all(second).unwrap();
+    drop(stdin);
+    ok(&child.wait_with_output().unwrap());
+    let out = logseal().args(["verify", "--data-dir", env.dir(), "--json"]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert!(env.objects("slow", "checkpoints").len() >= 4, "heartbeat checkpoints were written while waiting");
+}
