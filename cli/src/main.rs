@@ -143,6 +143,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A library that panics on damaged input is caught and reported as a
+    // finding or an error; say what happened in one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("logseal: internal failure{location}: {message}");
+    }));
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -37,6 +37,12 @@ pub fn sha256_reader(reader: &mut dyn Read) -> std::io::Result<(Hash, u64)> {
     Ok((Hash(hasher.finalize().into()), total))
 }
 
+/// SHA-256 of a local file, streaming.
+pub fn sha256_file(path: &std::path::Path) -> Result<Hash> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path.display(), &e))?;
+    Ok(sha256_reader(&mut file).map_err(|e| Error::io(path.display(), &e))?.0)
+}
+
 /// What to verify and how.
 #[derive(Debug, Clone)]
 pub struct AuditRequest {

@@ -47,10 +47,7 @@ pub fn check_file(
     };
     let copy = store.local_copy(&manifest.data.key)?;
     // The bytes decrypted must be the bytes the manifest signs.
-    let bytes_hash = {
-        let mut file = std::fs::File::open(&copy.path).map_err(|e| crate::error::Error::io(copy.path.display(), &e))?;
-        crate::audit::sha256_reader(&mut file).map_err(|e| crate::error::Error::io(copy.path.display(), &e))?.0
-    };
+    let bytes_hash = crate::audit::sha256_file(&copy.path)?;
     if bytes_hash != manifest.data.sha256 {
         return Ok(finding(
             Category::ObjectHashMismatch,

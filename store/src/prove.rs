@@ -90,6 +90,12 @@ pub fn prove(
     );
     let mut committer = Committer::new(&salt_key);
     let copy = store.local_copy(&manifest.data.key)?;
+    if crate::audit::sha256_file(&copy.path)? != manifest.data.sha256 {
+        return Err(Error::new(
+            ErrorKind::Integrity,
+            format!("file {file_index} does not hash to its manifest; run `logseal verify`"),
+        ));
+    }
     let pme = PmeKeys::new(keys);
     let mut reader = SealedFileReader::open(&copy.path, pme.decryption()?)?;
     let mut tree = MerkleTree::default();

@@ -73,8 +73,10 @@ prop_compose! {
 
 /// A line the renderer can reproduce (so that `raw` is dropped from storage).
 fn renderable(i: u64) -> Record {
-    let line = format!("10.0.0.{} - - [10/Oct/2025:13:55:36 +0200] \"GET /a?b={i} HTTP/1.1\" 200 {i} \"-\" \"ua\"", i % 256);
-    let parsed = logseal_core::parse::parse_line(LineFormat::Combined, line.as_bytes(), &Default::default()).map_err(|e| e.to_string());
+    let line =
+        format!("10.0.0.{} - - [10/Oct/2025:13:55:36 +0200] \"GET /a?b={i} HTTP/1.1\" 200 {i} \"-\" \"ua\"", i % 256);
+    let parsed = logseal_core::parse::parse_line(LineFormat::Combined, line.as_bytes(), &Default::default())
+        .map_err(|e| e.to_string());
     Record::from_parse(0, NOW, "file:x", LineFormat::Combined, line.into_bytes(), parsed)
 }
 

@@ -176,7 +176,8 @@ fn incremental_verification_hashes_only_new_files() {
     use logseal_core::verify::state::AuditorState;
     let f = fixture();
     seal_files(&f, 3, 100);
-    let request = AuditRequest { stream: None, deep: false, full: false, threads: 2, now_secs: (NOW / 1_000_000) as u64 };
+    let request =
+        AuditRequest { stream: None, deep: false, full: false, threads: 2, now_secs: (NOW / 1_000_000) as u64 };
     let verifier = f.signer.verifier();
     let first = audit(&*f.store, &verifier, None, None, &request, &NoProgress).unwrap();
     assert!(first.findings.is_empty());

@@ -48,7 +48,8 @@ fn a_manifest_with_an_unknown_version_is_a_finding() {
     fs::write(manifest, text).unwrap();
     let (code, report) = env.verify(&[], T0 + 5);
     assert_eq!(code, 1);
-    let finding = report["findings"].as_array().unwrap().iter().find(|f| f["category"] == "invalid-manifest").expect("finding");
+    let finding =
+        report["findings"].as_array().unwrap().iter().find(|f| f["category"] == "invalid-manifest").expect("finding");
     assert!(finding["message"].as_str().unwrap().contains("version 2 is not supported"), "{finding}");
 }
 
@@ -114,7 +115,15 @@ fn a_corrupt_state_file() {
     fs::write(&state, &good).unwrap();
     let other = Env::new();
     let out = run(
-        &["verify", "--data-dir", env.dir(), "--state", state.to_str().unwrap(), "--pubkey", other.data.join("checkpoint.vkey").to_str().unwrap()],
+        &[
+            "verify",
+            "--data-dir",
+            env.dir(),
+            "--state",
+            state.to_str().unwrap(),
+            "--pubkey",
+            other.data.join("checkpoint.vkey").to_str().unwrap(),
+        ],
         T0 + 5,
     );
     assert_clean_exit(&out, 2, &["another public key"]);
@@ -136,7 +145,8 @@ fn a_misspelt_config_key_and_a_second_init() {
 fn a_missing_input_file_seals_nothing() {
     let env = Env::new();
     let log = env.log_file("a.log", 10, 1);
-    let out = run(&["import", "--data-dir", env.dir(), "--stream", "web", log.to_str().unwrap(), "/nonexistent/b.log"], T0);
+    let out =
+        run(&["import", "--data-dir", env.dir(), "--stream", "web", log.to_str().unwrap(), "/nonexistent/b.log"], T0);
     assert_clean_exit(&out, 2, &["/nonexistent/b.log"]);
     assert!(env.objects("web", "data").is_empty());
 }

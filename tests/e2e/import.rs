@@ -58,13 +58,23 @@ fn damaged_lines_are_kept_byte_for_byte() {
     let long_url = format!("/search?q={}", "a".repeat(70_000));
     let mut input = Vec::new();
     input.extend_from_slice(b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl/8\"\n");
-    input.extend_from_slice(b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl/8\"\r\n");
+    input
+        .extend_from_slice(b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl/8\"\r\n");
     input.extend_from_slice(b"192.0.2.1 - - [10/Foo/2025:13:55:36 -0700] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl/8\"\n");
-    input.extend_from_slice(b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET /\xff\xfe HTTP/1.1\" 200 5 \"-\" \"x\"\n");
+    input.extend_from_slice(
+        b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET /\xff\xfe HTTP/1.1\" 200 5 \"-\" \"x\"\n",
+    );
     input.extend_from_slice(b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET /\x00 HTTP/1.1\" 200 5 \"-\" \"x\"\n");
-    input.extend_from_slice(b"2001:db8::1 - - [10/Oct/2025:13:55:36 +0530] \"GET /caf\\xC3\\xA9 HTTP/2.0\" 404 0 \"-\" \"x\"\n");
-    input.extend_from_slice(b"::ffff:192.0.2.9 - - [10/Oct/2025:13:55:36 +0000] \"\\x16\\x03\\x01\" 400 0 \"-\" \"-\"\n");
-    input.extend_from_slice(format!("192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] \"GET {long_url} HTTP/1.1\" 200 5 \"-\" \"x\"\n").as_bytes());
+    input.extend_from_slice(
+        b"2001:db8::1 - - [10/Oct/2025:13:55:36 +0530] \"GET /caf\\xC3\\xA9 HTTP/2.0\" 404 0 \"-\" \"x\"\n",
+    );
+    input.extend_from_slice(
+        b"::ffff:192.0.2.9 - - [10/Oct/2025:13:55:36 +0000] \"\\x16\\x03\\x01\" 400 0 \"-\" \"-\"\n",
+    );
+    input.extend_from_slice(
+        format!("192.0.2.1 - - [10/Oct/2025:13:55:36 +0000] \"GET {long_url} HTTP/1.1\" 200 5 \"-\" \"x\"\n")
+            .as_bytes(),
+    );
     input.extend_from_slice(b"\n");
     input.extend_from_slice(b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET / HT");
     let path = env.tmp.path().join("damaged.log");
@@ -73,11 +83,15 @@ fn damaged_lines_are_kept_byte_for_byte() {
     let lines = lines_of(&input);
     assert_eq!(summary["records"], lines.len(), "{summary:#}");
     let errors = &summary["parse_errors"];
-    assert_eq!((errors["bad_time"].as_u64(), errors["invalid_utf8"].as_u64(), errors["truncated"].as_u64()), (Some(1), Some(1), Some(2)), "{summary:#}");
+    assert_eq!(
+        (errors["bad_time"].as_u64(), errors["invalid_utf8"].as_u64(), errors["truncated"].as_u64()),
+        (Some(1), Some(1), Some(2)),
+        "{summary:#}"
+    );
     let rows = records(&env, "web");
     let raws: Vec<Vec<u8>> = rows.iter().map(|r| r.record.raw.clone()).collect();
     assert_eq!(raws, lines);
-    assert_eq!(rows[0].raw_stored, false, "a plain nginx line is rendered back, not stored");
+    assert!(!rows[0].raw_stored, "a plain nginx line is rendered back, not stored");
     assert!(rows[1].raw_stored && rows[1].record.parse_error.is_none(), "CRLF: parsed, raw kept");
     assert_eq!(rows[5].record.url.as_deref(), Some("/café"), "\\xNN escapes are decoded");
     assert_eq!(rows[5].record.time.unwrap().offset_secs, 19_800);
@@ -152,11 +166,23 @@ fn json_lines_with_the_default_and_a_custom_mapping() {
     )
     .unwrap();
     let summary = import_json(&env, "json", &nginx, &["--format", "json"]);
-    assert_eq!((summary["records"].as_u64(), summary["parse_errors"]["bad_json"].as_u64()), (Some(2), Some(1)), "{summary:#}");
+    assert_eq!(
+        (summary["records"].as_u64(), summary["parse_errors"]["bad_json"].as_u64()),
+        (Some(2), Some(1)),
+        "{summary:#}"
+    );
     let rows = records(&env, "json");
     let r = &rows[0].record;
     assert_eq!(
-        (r.method.as_deref(), r.url.as_deref(), r.url_path.as_deref(), r.status, r.duration_us, r.user_id.as_deref(), r.host.as_deref()),
+        (
+            r.method.as_deref(),
+            r.url.as_deref(),
+            r.url_path.as_deref(),
+            r.status,
+            r.duration_us,
+            r.user_id.as_deref(),
+            r.host.as_deref()
+        ),
         (Some("POST"), Some("/api?x=1"), Some("/api"), Some(201), Some(250_000), Some("alice"), Some("t1.example"))
     );
     assert_eq!(r.time.unwrap().offset_secs, 3600);
@@ -165,13 +191,29 @@ fn json_lines_with_the_default_and_a_custom_mapping() {
     let custom = env.tmp.path().join("app.json");
     std::fs::write(&custom, "{\"ip\":\"192.0.2.4\",\"path\":\"/x?y\",\"code\":503,\"tenant\":\"acme\"}\n").unwrap();
     let mapping = env.tmp.path().join("mapping.toml");
-    std::fs::write(&mapping, "client_ip = [\"ip\"]\nurl = [\"path\"]\nstatus = [\"code\"]\nhost = [\"tenant\"]\n").unwrap();
+    std::fs::write(&mapping, "client_ip = [\"ip\"]\nurl = [\"path\"]\nstatus = [\"code\"]\nhost = [\"tenant\"]\n")
+        .unwrap();
     import_json(&env, "app", &custom, &["--format", "json", "--json-mapping", mapping.to_str().unwrap()]);
     let r = &records(&env, "app")[0].record;
-    assert_eq!((r.client_ip.map(|i| i.to_string()), r.url.as_deref(), r.status, r.host.as_deref()), (Some("192.0.2.4".into()), Some("/x?y"), Some(503), Some("acme")));
+    assert_eq!(
+        (r.client_ip.map(|i| i.to_string()), r.url.as_deref(), r.status, r.host.as_deref()),
+        (Some("192.0.2.4".into()), Some("/x?y"), Some(503), Some("acme"))
+    );
 
     std::fs::write(&mapping, "client_addr = [\"ip\"]\n").unwrap();
-    let out = run(&["import", "--data-dir", env.dir(), "--format", "json", "--json-mapping", mapping.to_str().unwrap(), custom.to_str().unwrap()], T0);
+    let out = run(
+        &[
+            "import",
+            "--data-dir",
+            env.dir(),
+            "--format",
+            "json",
+            "--json-mapping",
+            mapping.to_str().unwrap(),
+            custom.to_str().unwrap(),
+        ],
+        T0,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("client_addr"), "{out:?}");
 }

@@ -120,13 +120,22 @@ fn a_bundle_against_another_key_or_garbage_is_invalid() {
     let other = Env::new();
     let path = env.tmp.path().join("proof.json");
     std::fs::write(&path, proven(&env, 3)).unwrap();
-    let out = run(&["verify-proof", path.to_str().unwrap(), "--pubkey", other.data.join("checkpoint.vkey").to_str().unwrap()], T0);
+    let out = run(
+        &["verify-proof", path.to_str().unwrap(), "--pubkey", other.data.join("checkpoint.vkey").to_str().unwrap()],
+        T0,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("INVALID"), "{out:?}");
     std::fs::write(&path, b"{\"not\": \"a bundle\"}\n").unwrap();
-    let out = run(&["verify-proof", path.to_str().unwrap(), "--pubkey", env.data.join("checkpoint.vkey").to_str().unwrap()], T0);
+    let out = run(
+        &["verify-proof", path.to_str().unwrap(), "--pubkey", env.data.join("checkpoint.vkey").to_str().unwrap()],
+        T0,
+    );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let out = run(&["verify-proof", "/nonexistent/proof.json", "--pubkey", env.data.join("checkpoint.vkey").to_str().unwrap()], T0);
+    let out = run(
+        &["verify-proof", "/nonexistent/proof.json", "--pubkey", env.data.join("checkpoint.vkey").to_str().unwrap()],
+        T0,
+    );
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
@@ -135,5 +144,8 @@ fn proving_a_seq_that_does_not_exist_is_a_clear_error() {
     let env = sealed();
     let out = run(&["prove", "--data-dir", env.dir(), "--stream", "web", "--seq", "99999"], T0);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no sealed file of stream \"web\" holds seq 99999"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no sealed file of stream \"web\" holds seq 99999"),
+        "{out:?}"
+    );
 }

@@ -237,12 +237,29 @@ impl<'a> StreamAudit<'a> {
         let tree = self.check_manifests();
         let mut intact = Vec::new();
         self.check_objects(&mut intact);
+        // Only files under a signed checkpoint that matches the manifests
+        // are handed on for decryption: nothing planted in the bucket
+        // reaches the decoder.
+        let signed = self.signed_size(&tree);
+        intact.retain(|m| m.file_index < signed);
         let newest = self.check_checkpoints(&tree, now_secs);
         let state = newest.and_then(|(number, entry)| self.new_state(number, entry, &tree));
         self.findings.sort_by(|a, b| {
             (a.file_index, a.seq_first, a.category, &a.object).cmp(&(b.file_index, b.seq_first, b.category, &b.object))
         });
         AuditOutcome { findings: self.findings, state, intact_files: intact, stats: self.stats }
+    }
+
+    /// The largest size of a valid checkpoint (read now or saved) whose
+    /// root the manifests reproduce.
+    fn signed_size(&self, tree: &MerkleTree) -> u64 {
+        let saved = self.prior.iter().map(|p| &p.checkpoint);
+        saved
+            .chain(self.checkpoints.values().map(|e| &e.verified))
+            .filter(|c| c.body.size <= tree.len() && tree.root_at(c.body.size).ok() == Some(c.body.root))
+            .map(|c| c.body.size)
+            .max()
+            .unwrap_or(0)
     }
 
     fn finding(&mut self, category: Category, message: impl Into<String>) {

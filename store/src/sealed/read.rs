@@ -48,27 +48,58 @@ impl SealedFileReader {
     /// Opens `path` with `decryption`; every column is read.
     pub fn open(path: &Path, decryption: Arc<FileDecryptionProperties>) -> Result<SealedFileReader> {
         let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), &e))?;
-        let options = ArrowReaderOptions::new().with_file_decryption_properties(decryption);
-        let builder =
-            ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(|e| classify(path, e))?;
-        let expected = arrow_schema();
-        if builder.schema().fields() != expected.fields() {
-            return Err(read_err(path, "columns differ from the sealed-file schema v1"));
-        }
-        let mask = ProjectionMask::all();
-        let inner = builder.with_projection(mask).with_batch_size(8192).build().map_err(|e| classify(path, e))?;
-        Ok(SealedFileReader { inner, path: path.display().to_string() })
+        guarded(&path.display().to_string(), || {
+            let options = ArrowReaderOptions::new().with_file_decryption_properties(decryption);
+            let builder =
+                ParquetRecordBatchReaderBuilder::try_new_with_options(file, options).map_err(|e| classify(path, e))?;
+            let expected = arrow_schema();
+            if builder.schema().fields() != expected.fields() {
+                return Err(read_err(path, "columns differ from the sealed-file schema v1"));
+            }
+            let inner = builder
+                .with_projection(ProjectionMask::all())
+                .with_batch_size(8192)
+                .build()
+                .map_err(|e| classify(path, e))?;
+            Ok(SealedFileReader { inner, path: path.display().to_string() })
+        })
     }
 
     /// The next batch of rows, or `None` at the end.
     pub fn next_rows(&mut self) -> Option<Result<Vec<StoredRow>>> {
-        let batch = self.inner.next()?;
+        let path = self.path.clone();
+        let inner = &mut self.inner;
+        let batch = match guarded(&path, || Ok(inner.next())) {
+            Ok(batch) => batch?,
+            Err(e) => return Some(Err(e)),
+        };
         Some(
             batch
-                .map_err(|e| Error::new(ErrorKind::Malformed, format!("reading sealed file {}: {e}", self.path)))
-                .and_then(|b| rows_of(&b).map_err(|e| e.context(&self.path))),
+                .map_err(|e| Error::new(ErrorKind::Malformed, format!("reading sealed file {path}: {e}")))
+                .and_then(|b| rows_of(&b).map_err(|e| e.context(&path))),
         )
     }
+}
+
+/// Runs a Parquet decoding step, turning a panic into an error.
+///
+/// The parquet crate (58.x) panics on some damaged encrypted input instead
+/// of returning an error: `RingGcmBlockDecryptor::decrypt` subtracts the
+/// nonce and tag lengths from a ciphertext length it never checked. A
+/// verifier must report a damaged file, not die on it, so every decoding
+/// call goes through here.
+fn guarded<T>(path: &str, step: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown failure".into());
+        Err(Error::new(
+            ErrorKind::Malformed,
+            format!("reading sealed file {path}: the Parquet decoder failed on damaged data ({why})"),
+        ))
+    })
 }
 
 /// Key errors surface as parquet errors; give them the key kind back.
