@@ -46,6 +46,21 @@ pub fn render_line(record: &Record) -> Option<Vec<u8>> {
     render_into(record, &mut out).then_some(out)
 }
 
+/// Puts back the `raw` bytes of a record read from storage: when the file
+/// did not store them (`raw_stored` false), they are rendered from the
+/// fields. Returns `false` if they were not stored and cannot be rendered
+/// (a damaged or forged file).
+pub fn restore_raw(record: &mut Record, raw_stored: bool) -> bool {
+    if raw_stored {
+        return true;
+    }
+    let mut raw = std::mem::take(&mut record.raw);
+    raw.clear();
+    let ok = render_into(record, &mut raw);
+    record.raw = raw;
+    ok
+}
+
 /// Appends a record's line to `out` and returns `true`, or returns `false`
 /// with `out` unchanged where [`render_line`] gives `None`. For callers
 /// that render millions of lines into one buffer.

@@ -681,7 +681,7 @@ def build():
             {"why": "insignificant whitespace", "error_kind": "malformed",
              "bytes": json.dumps(m0, sort_keys=True, indent=1, ensure_ascii=False)},
             {"why": "keys not sorted", "error_kind": "malformed",
-             "bytes": json.dumps(m0, separators=(",", ":"), ensure_ascii=False)},
+             "bytes": json.dumps(dict(reversed(list(m0.items()))), separators=(",", ":"), ensure_ascii=False)},
             {"why": "non-ASCII escaped as \\u", "error_kind": "malformed",
              "bytes": json.dumps(escaped, sort_keys=True, separators=(",", ":"), ensure_ascii=True)},
             {"why": "slash escaped", "error_kind": "malformed",

@@ -9,7 +9,7 @@ use logseal_core::layout::{self, KeyKind};
 use logseal_core::manifest::Manifest;
 use logseal_core::merkle::MerkleTree;
 use logseal_core::proof::{PROOF_FORMAT, PROOF_VERSION, ProofBundle, RecordJson};
-use logseal_core::render::render_into;
+use logseal_core::render::restore_raw;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::KeyProvider;
@@ -103,15 +103,11 @@ pub fn prove(
     while let Some(rows) = reader.next_rows() {
         for row in rows? {
             let mut record = row.record;
-            if !row.raw_stored {
-                let mut raw = Vec::new();
-                if !render_into(&record, &mut raw) {
-                    return Err(Error::new(
-                        ErrorKind::Integrity,
-                        format!("record {} is stored without raw bytes and cannot be rendered", record.seq),
-                    ));
-                }
-                record.raw = raw;
+            if !restore_raw(&mut record, row.raw_stored) {
+                return Err(Error::new(
+                    ErrorKind::Integrity,
+                    format!("record {} is stored without raw bytes and cannot be rendered", record.seq),
+                ));
             }
             tree.push(committer.leaf(&record));
             if record.seq == seq {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 
-use logseal_core::render::render_into;
+use logseal_core::render::restore_raw;
 use logseal_store::keys::local::LocalKeys;
 use logseal_store::keys::pme::PmeKeys;
 use logseal_store::sealed::read::{SealedFileReader, StoredRow};
@@ -21,11 +21,7 @@ fn records(env: &Env, stream: &str) -> Vec<StoredRow> {
         let mut reader = SealedFileReader::open(&file, pme.decryption().unwrap()).unwrap();
         while let Some(batch) = reader.next_rows() {
             for mut row in batch.unwrap() {
-                if !row.raw_stored {
-                    let mut raw = Vec::new();
-                    assert!(render_into(&row.record, &mut raw));
-                    row.record.raw = raw;
-                }
+                assert!(restore_raw(&mut row.record, row.raw_stored));
                 rows.push(row);
             }
         }

@@ -7,7 +7,7 @@ use crate::blind::IpTagger;
 use crate::commit::{FileDigest, SaltKey};
 use crate::manifest::Manifest;
 use crate::record::Record;
-use crate::render::render_into;
+use crate::render::restore_raw;
 use crate::timefmt::format_rfc3339_utc;
 use crate::verify::finding::{Category, Finding};
 
@@ -22,7 +22,6 @@ pub struct DeepFile<'a> {
     parse_errors: u64,
     event: Option<(i64, i64)>,
     received: Option<(i64, i64)>,
-    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for DeepFile<'_> {
@@ -46,7 +45,6 @@ impl<'a> DeepFile<'a> {
             parse_errors: 0,
             event: None,
             received: None,
-            scratch: Vec::with_capacity(512),
         }
     }
 
@@ -77,19 +75,13 @@ impl<'a> DeepFile<'a> {
             );
         }
         self.rows += 1;
-        if raw_stored {
-            self.raw_stored += 1;
-        } else {
-            self.scratch.clear();
-            if render_into(&record, &mut self.scratch) {
-                record.raw = std::mem::take(&mut self.scratch);
-            } else {
-                self.finding(
-                    Category::RecordMismatch,
-                    Some(seq),
-                    "raw bytes are not stored and cannot be rendered from the fields".into(),
-                );
-            }
+        self.raw_stored += u64::from(raw_stored);
+        if !restore_raw(&mut record, raw_stored) {
+            self.finding(
+                Category::RecordMismatch,
+                Some(seq),
+                "raw bytes are not stored and cannot be rendered from the fields".into(),
+            );
         }
         self.parse_errors += u64::from(record.parse_error.is_some());
         if let Some(tagger) = &self.tagger {
@@ -107,9 +99,6 @@ impl<'a> DeepFile<'a> {
         *lo = (*lo).min(record.received_at);
         *hi = (*hi).max(record.received_at);
         let _ = self.digest.push(&record);
-        if !raw_stored {
-            self.scratch = record.raw;
-        }
     }
 
     /// Compares what the rows add up to with the manifest.
