@@ -203,9 +203,8 @@ fn stream_files_and_manifests() {
         assert_eq!(m.seq_last, m.seq_first + m.count - 1);
         assert_eq!((m.raw_stored, m.parse_errors), (raw_stored, parse_errors));
         let range = |xs: &[i64]| {
-            (!xs.is_empty()).then(|| {
-                (format_rfc3339_utc(*xs.iter().min().unwrap()), format_rfc3339_utc(*xs.iter().max().unwrap()))
-            })
+            (!xs.is_empty())
+                .then(|| (format_rfc3339_utc(*xs.iter().min().unwrap()), format_rfc3339_utc(*xs.iter().max().unwrap())))
         };
         let manifest_json: Value = serde_json::from_slice(mbytes).unwrap();
         assert_eq!(range(&event), rfc3339_range(&manifest_json["event_time"]));
@@ -275,7 +274,12 @@ fn checkpoints_keys_and_cosignatures() {
         };
         let timestamp = u(&cp["timestamp"]);
         let note = s(&cp["note"]);
-        assert_eq!(String::from_utf8(signer.sign(&body, timestamp).unwrap()).unwrap(), note, "checkpoint {}", cp["number"]);
+        assert_eq!(
+            String::from_utf8(signer.sign(&body, timestamp).unwrap()).unwrap(),
+            note,
+            "checkpoint {}",
+            cp["number"]
+        );
         let opened = verifier.open(note.as_bytes()).unwrap();
         assert_eq!((opened.body, opened.timestamp), (body, timestamp));
         assert_eq!(logseal_core::layout::checkpoint_key(s(&st["stream"]), u(&cp["number"])), s(&cp["key"]));

@@ -120,28 +120,33 @@ pub fn audit(
     if request.deep && keys.is_none() {
         return Err(Error::new(ErrorKind::InvalidInput, "deep verification needs the keys"));
     }
+    let (mut new_state, trusted) = prior.unwrap_or_else(|| (AuditorState::new(verifier), BTreeMap::new()));
+    // Streams in the store, and streams the auditor saw before: a stream
+    // that vanished entirely is a finding too.
     let streams = match &request.stream {
         Some(s) => vec![s.clone()],
-        None => list_streams(store)?,
-    };
-    let (mut new_state, trusted) = match prior {
-        Some((state, trusted)) if !request.full => (state, trusted),
-        Some((state, _)) => (state, BTreeMap::new()),
-        None => (AuditorState::new(verifier), BTreeMap::new()),
+        None => {
+            let mut streams = list_streams(store)?;
+            streams.extend(new_state.streams.keys().cloned());
+            streams.sort();
+            streams.dedup();
+            streams
+        }
     };
     let pme = keys.clone().map(PmeKeys::new);
     let mut report = AuditReport { streams: Vec::new(), findings: Vec::new(), new_state: AuditorState::default() };
     for stream in streams {
         let listing = store.list(&layout::stream_prefix(&stream), None)?;
-        if listing.is_empty() && request.stream.is_some() {
+        if listing.is_empty() && request.stream.is_some() && !new_state.streams.contains_key(&stream) {
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!("stream {stream:?} has no objects in {}", store.describe()),
             ));
         }
         let prior = trusted.get(&stream).cloned();
-        let incremental = prior.is_some();
-        let mut audit = StreamAudit::new(&stream, verifier, listing.iter().map(|m| (m.key.clone(), m.size)), prior);
+        let incremental = prior.is_some() && !request.full;
+        let mut audit =
+            StreamAudit::new(&stream, verifier, listing.iter().map(|m| (m.key.clone(), m.size)), prior, request.full);
         for (k, key) in audit.manifests_to_read() {
             match store.get(&key) {
                 Ok(bytes) => audit.add_manifest(k, &bytes),

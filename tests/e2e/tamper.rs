@@ -157,6 +157,7 @@ fn the_whole_log_rolled_back_forked_or_rewritten() {
     copy_dir(&snapshot, &forked);
     let rolled = Env { tmp: tempfile::tempdir().unwrap(), data: snapshot };
     assert_found(&rolled, &["--state", state.to_str().unwrap()], T0 + 30, "state-mismatch");
+    assert_found(&rolled, &["--state", state.to_str().unwrap(), "--full"], T0 + 30, "state-mismatch");
 
     // Fork / rewritten history: from the snapshot, other records are sealed
     // with the same signing key; the result is self-consistent but is not
@@ -167,6 +168,30 @@ fn the_whole_log_rolled_back_forked_or_rewritten() {
     let (code, report) = fork.verify(&[], T0 + 30);
     assert_eq!(code, 0, "the fork is internally consistent: {report:#}");
     assert_found(&fork, &["--state", state.to_str().unwrap()], T0 + 30, "state-mismatch");
+    assert_found(&fork, &["--state", state.to_str().unwrap(), "--full"], T0 + 30, "state-mismatch");
+}
+
+#[test]
+fn every_checkpoint_deleted() {
+    let env = sealed();
+    for c in env.objects("web", "checkpoints") {
+        fs::remove_file(c).unwrap();
+    }
+    assert_found(&env, &[], T0 + 10, "unsigned-manifests");
+}
+
+#[test]
+fn a_whole_stream_deleted() {
+    let env = sealed();
+    let other = env.log_file("b.log", 100, 9);
+    env.import("api", &other, T0);
+    let state = env.tmp.path().join("state.json");
+    assert_eq!(env.verify(&["--state", state.to_str().unwrap()], T0 + 10).0, 0);
+    fs::remove_dir_all(env.store().join("v1/api")).unwrap();
+    // Without saved state nothing can tell that a stream existed; with it:
+    assert_eq!(env.verify(&[], T0 + 10).0, 0);
+    let report = assert_found(&env, &["--state", state.to_str().unwrap()], T0 + 10, "state-mismatch");
+    assert_eq!(report["findings"][0]["stream"], "api", "{report:#}");
 }
 
 #[test]

@@ -75,8 +75,13 @@ pub struct StreamAudit<'a> {
     origin: String,
     verifier: &'a LogVerifier,
     prior: Option<TrustedStreamState>,
-    /// Manifests below this index were verified in an earlier run.
+    /// Manifests covered by the saved checkpoint.
+    prior_size: u64,
+    /// Manifests below this index were verified in an earlier run and are
+    /// not read again (0 with `full`).
     first_new: u64,
+    /// Re-read everything despite saved state (still checked against it).
+    full: bool,
     data_objects: BTreeMap<String, u64>,
     manifest_keys: BTreeMap<u64, String>,
     checkpoint_keys: BTreeMap<u64, String>,
@@ -96,17 +101,23 @@ impl std::fmt::Debug for StreamAudit<'_> {
 impl<'a> StreamAudit<'a> {
     /// Starts an audit of `stream` from a listing of every object under
     /// its prefix (`(key, size)`), optionally continuing from saved state.
+    /// With `full`, everything is read and hashed again, and the store is
+    /// still checked against the saved state.
     pub fn new(
         stream: &str,
         verifier: &'a LogVerifier,
         listing: impl IntoIterator<Item = (String, u64)>,
         prior: Option<TrustedStreamState>,
+        full: bool,
     ) -> StreamAudit<'a> {
+        let prior_size = prior.as_ref().map_or(0, |p| p.checkpoint.body.size);
         let mut audit = StreamAudit {
             stream: stream.to_owned(),
             origin: origin(verifier.name(), stream),
             verifier,
-            first_new: prior.as_ref().map_or(0, |p| p.checkpoint.body.size),
+            prior_size,
+            first_new: if full { 0 } else { prior_size },
+            full,
             prior,
             data_objects: BTreeMap::new(),
             manifest_keys: BTreeMap::new(),
@@ -145,6 +156,14 @@ impl<'a> StreamAudit<'a> {
         self.prior.as_ref().map(|p| p.saved.checkpoint_number)
     }
 
+    /// Checkpoints before this number were verified in an earlier run.
+    fn first_unread_checkpoint(&self) -> u64 {
+        match self.prior_checkpoint_number() {
+            Some(n) if !self.full => n + 1,
+            _ => 0,
+        }
+    }
+
     /// The manifests to read: `(file_index, key)`.
     pub fn manifests_to_read(&self) -> Vec<(u64, String)> {
         self.manifest_keys.range(self.first_new..).map(|(k, key)| (*k, key.clone())).collect()
@@ -180,7 +199,7 @@ impl<'a> StreamAudit<'a> {
     /// after the saved one — and always the newest, so that a store rolled
     /// back or forked to the same number of checkpoints is caught.
     pub fn checkpoints_to_read(&self) -> Vec<(u64, String)> {
-        let from = self.prior_checkpoint_number().map_or(0, |n| n + 1);
+        let from = self.first_unread_checkpoint();
         let mut wanted: Vec<(u64, String)> =
             self.checkpoint_keys.range(from..).map(|(n, key)| (*n, key.clone())).collect();
         if wanted.is_empty()
@@ -269,13 +288,15 @@ impl<'a> StreamAudit<'a> {
     /// Checks manifests one by one and against their predecessors; returns
     /// the manifest-log tree over the contiguous leaves from 0.
     fn check_manifests(&mut self) -> MerkleTree {
-        let mut tree = MerkleTree::from_leaves(self.prior.iter().flat_map(|p| p.saved.manifest_leaves.iter().copied()));
-        let mut prev: Option<LastManifest> = self.prior.as_ref().and_then(|p| p.saved.last_manifest.clone());
+        let incremental = self.prior.as_ref().filter(|_| !self.full);
+        let mut tree =
+            MerkleTree::from_leaves(incremental.iter().flat_map(|p| p.saved.manifest_leaves.iter().copied()));
+        let mut prev: Option<LastManifest> = incremental.and_then(|p| p.saved.last_manifest.clone());
         let mut contiguous = true;
         let last_index = self.manifest_keys.keys().next_back().copied();
-        if self.prior.is_some() && last_index.is_none_or(|k| k + 1 < self.first_new) {
+        if self.prior.is_some() && last_index.is_none_or(|k| k + 1 < self.prior_size) {
             let have = last_index.map_or(0, |k| k + 1);
-            let at = self.first_new;
+            let at = self.prior_size;
             self.finding(
                 Category::StateMismatch,
                 format!("the store has {have} manifests but {at} were verified before: the log was rolled back or files were removed"),
@@ -406,7 +427,7 @@ impl<'a> StreamAudit<'a> {
     /// Checks every checkpoint; returns the newest valid one.
     fn check_checkpoints(&mut self, tree: &MerkleTree, now_secs: u64) -> Option<(u64, CheckpointEntry)> {
         let manifest_count = self.manifest_keys.keys().next_back().map_or(0, |k| k + 1).max(self.first_new);
-        let from = self.prior_checkpoint_number().map_or(0, |n| n + 1);
+        let from = self.first_unread_checkpoint();
         if let Some(&last) = self.checkpoint_keys.keys().next_back() {
             for n in from..=last {
                 if !self.checkpoint_keys.contains_key(&n) {
@@ -418,44 +439,42 @@ impl<'a> StreamAudit<'a> {
                 }
             }
         }
-        // A checkpoint at or before the saved one was read only because it
-        // is the newest: the store has not grown since, so it must be the
-        // very checkpoint the auditor saved.
+        // Against the saved state: the store's copy of the saved checkpoint
+        // must be the very same note, and the store must not have fewer
+        // checkpoints. Incrementally, checkpoints up to the saved one were
+        // read only for this comparison.
         if let Some(p) = &self.prior {
             let saved_n = p.saved.checkpoint_number;
-            let stale: Vec<(u64, String, bool)> = self
-                .checkpoints
-                .range(..=saved_n)
-                .map(|(n, e)| (*n, e.key.clone(), e.note == p.saved.checkpoint.as_bytes()))
-                .collect();
-            for (n, key, same) in stale {
-                self.checkpoints.remove(&n);
-                if n < saved_n {
-                    self.findings.push(
-                        Finding::new(
-                            Category::StateMismatch,
-                            &self.stream,
-                            format!("the newest checkpoint is number {n}, older than number {saved_n} verified before: the log was rolled back"),
-                        )
-                        .object(&key),
-                    );
-                } else if !same {
-                    self.findings.push(
-                        Finding::new(
-                            Category::StateMismatch,
-                            &self.stream,
-                            format!(
-                                "checkpoint {n} differs from the one verified before: history was rewritten or forked"
-                            ),
-                        )
-                        .object(&key),
-                    );
-                }
+            let newest_in_store = self.checkpoint_keys.keys().next_back().copied();
+            if newest_in_store.is_some_and(|n| n < saved_n) {
+                let n = newest_in_store.unwrap_or_default();
+                self.findings.push(Finding::new(
+                    Category::StateMismatch,
+                    &self.stream,
+                    format!("the newest checkpoint is number {n}, older than number {saved_n} verified before: the log was rolled back"),
+                ));
+            }
+            if let Some(e) = self.checkpoints.get(&saved_n)
+                && e.note != p.saved.checkpoint.as_bytes()
+            {
+                self.findings.push(
+                    Finding::new(
+                        Category::StateMismatch,
+                        &self.stream,
+                        format!(
+                            "checkpoint {saved_n} differs from the one verified before: history was rewritten or forked"
+                        ),
+                    )
+                    .object(&e.key),
+                );
+            }
+            if !self.full {
+                self.checkpoints.retain(|n, _| *n > saved_n);
             }
         }
-        // The saved checkpoint (if any) heads the sequence.
+        // Incrementally, the saved checkpoint heads the sequence.
         let mut sequence: Vec<(u64, String, VerifiedCheckpoint)> = Vec::new();
-        if let Some(p) = &self.prior {
+        if let Some(p) = self.prior.as_ref().filter(|_| !self.full) {
             sequence.push((p.saved.checkpoint_number, "(saved state)".into(), p.checkpoint.clone()));
         }
         sequence.extend(self.checkpoints.iter().map(|(n, e)| (*n, e.key.clone(), e.verified.clone())));
@@ -464,7 +483,7 @@ impl<'a> StreamAudit<'a> {
         let mut truncated_reported = false;
         for (n, key, cp) in &sequence {
             let size = cp.body.size;
-            if Some(*n) == self.prior_checkpoint_number() {
+            if !self.full && Some(*n) == self.prior_checkpoint_number() {
                 continue;
             }
             if size > manifest_count {
@@ -534,7 +553,21 @@ impl<'a> StreamAudit<'a> {
                 );
             }
         }
-        let (newest_n, newest_key, newest) = sequence.last().cloned()?;
+        let Some((newest_n, newest_key, newest)) = sequence.last().cloned() else {
+            if manifest_count > 0 {
+                self.findings.push(
+                    Finding::new(
+                        Category::UnsignedManifests,
+                        &self.stream,
+                        format!(
+                            "no valid checkpoint exists: manifests 0..{manifest_count} are not covered by any signature"
+                        ),
+                    )
+                    .file(0),
+                );
+            }
+            return None;
+        };
         if let Heartbeat::Every(h) = newest.body.heartbeat
             && now_secs.saturating_sub(newest.timestamp) > heartbeat_allowance(h)
         {
@@ -582,9 +615,8 @@ impl<'a> StreamAudit<'a> {
                 }
             }
         }
-        if Some(newest_n) == self.prior_checkpoint_number() {
-            return None;
-        }
+        // The saved checkpoint itself is not in `checkpoints` incrementally:
+        // then there is nothing new to save.
         let entry = self.checkpoints.remove(&newest_n)?;
         Some((newest_n, entry))
     }
