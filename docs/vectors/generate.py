@@ -274,7 +274,12 @@ def render(r):
     if r["status"] is None or r["status"] > 999 or r["client_ip"] is None:
         return None
     ip = ipaddress.ip_address(r["client_ip"])
-    line = str(ip) if ip.version == 4 else ip.compressed  # RFC 5952 (no mapped addresses in these vectors)
+    if ip.version == 4:
+        line = str(ip)
+    elif ip.ipv4_mapped is not None:
+        line = "::ffff:" + str(ip.ipv4_mapped)  # RFC 5952 §5: mixed notation for IPv4-mapped addresses
+    else:
+        line = ip.compressed  # RFC 5952 §4: lowercase, longest (leftmost) run of 2+ zero fields as ::
     line += " - "
     user = r["user_id"]
     if user is None:
@@ -446,6 +451,10 @@ def build():
                method="GET", url="/", url_path="/", protocol="HTTP/1.0", status=7, bytes_sent=0, user_id="",
                referer="", raw=b""),
     ]
+
+    for text in ["::ffff:192.0.2.1", "::192.0.2.1", "2001:db8:0:0:1:0:0:1", "2001:db8:0:1:1:1:1:1",
+                 "2001:DB8::A", "fe80::", "::"]:
+        renderable.append(dict(renderable[0], client_ip=text))
 
     def unrenderable(why, **changes):
         r = dict(renderable[0])

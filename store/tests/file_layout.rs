@@ -20,7 +20,7 @@ use parquet::basic::Compression;
 
 fn lines() -> Vec<&'static [u8]> {
     vec![
-        b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET /a?q=1 HTTP/1.1\" 200 5 \"-\" \"curl/8\"",
+        b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET /alpha-path?q=1 HTTP/1.1\" 200 5 \"-\" \"curl/8\"",
         b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET /b HTTP/1.1\" 200 5 \"-\" \"curl/8\"\r",
         b"garbage",
     ]
@@ -74,7 +74,8 @@ fn every_column_is_encrypted() {
     assert!(err.to_string().to_lowercase().contains("encrypt"), "{err}");
     // No plaintext value of the file appears in its bytes.
     let bytes = std::fs::read(&path).unwrap();
-    for needle in [&b"192.0.2.1"[..], b"curl/8", b"garbage", b"/a", b"file:x"] {
+    // Needles of 6+ bytes: shorter ones turn up in random ciphertext by chance.
+    for needle in [&b"192.0.2.1"[..], b"curl/8", b"garbage", b"/alpha-path", b"file:x"] {
         assert!(
             !bytes.windows(needle.len()).any(|w| w == needle),
             "{:?} appears in clear",

@@ -244,3 +244,19 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     let status = std::process::Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn objects_planted_at_absurd_indices_are_findings_not_hangs() {
+    let env = sealed();
+    let checkpoints = env.objects("web", "checkpoints");
+    fs::copy(&checkpoints[0], env.store().join("v1/web/checkpoints/999999999999.ckpt")).unwrap();
+    let manifests = env.objects("web", "manifests");
+    fs::copy(&manifests[0], env.store().join("v1/web/manifests/999999999998.json")).unwrap();
+    let (code, report) = env.verify(&[], T0 + 10);
+    assert_eq!(code, 1);
+    let cats = categories(&report);
+    for expected in ["missing-checkpoint", "missing-manifest", "invalid-manifest"] {
+        assert!(cats.contains(&expected.to_owned()), "expected {expected}: {report:#}");
+    }
+    assert!(report["findings"].as_array().unwrap().len() < 20, "gaps are reported as ranges: {report:#}");
+}

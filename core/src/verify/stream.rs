@@ -303,16 +303,32 @@ impl<'a> StreamAudit<'a> {
             );
         }
         let genesis = chain_genesis(&self.origin);
-        for k in self.first_new..=last_index.unwrap_or(0) {
-            if last_index.is_none() {
-                break;
-            }
-            let Some(entry) = self.manifests.get(&k) else {
-                let mut f = Finding::new(Category::MissingManifest, &self.stream, format!("manifest {k} is missing"))
-                    .object(&layout::manifest_key(&self.stream, k))
-                    .file(k);
+        // Walk the manifests present; a gap is one finding naming the range
+        // (never a loop over absent indices: a planted far index must not
+        // make the verifier spin).
+        let listed: Vec<u64> = self.manifest_keys.range(self.first_new..).map(|(k, _)| *k).collect();
+        let mut expected = self.first_new;
+        for k in listed {
+            if k > expected {
+                let mut f = Finding::new(
+                    Category::MissingManifest,
+                    &self.stream,
+                    if k - expected == 1 {
+                        format!("manifest {expected} is missing")
+                    } else {
+                        format!("manifests {expected}..={} are missing", k - 1)
+                    },
+                )
+                .object(&layout::manifest_key(&self.stream, expected))
+                .file(expected);
                 f.seq_first = prev.as_ref().map(|p| p.seq_last + 1);
                 self.findings.push(f);
+                contiguous = false;
+                prev = None;
+            }
+            expected = k + 1;
+            let Some(entry) = self.manifests.get(&k) else {
+                // Listed but not readable: already a finding.
                 contiguous = false;
                 prev = None;
                 continue;
@@ -428,16 +444,19 @@ impl<'a> StreamAudit<'a> {
     fn check_checkpoints(&mut self, tree: &MerkleTree, now_secs: u64) -> Option<(u64, CheckpointEntry)> {
         let manifest_count = self.manifest_keys.keys().next_back().map_or(0, |k| k + 1).max(self.first_new);
         let from = self.first_unread_checkpoint();
-        if let Some(&last) = self.checkpoint_keys.keys().next_back() {
-            for n in from..=last {
-                if !self.checkpoint_keys.contains_key(&n) {
-                    let key = layout::checkpoint_key(&self.stream, n);
-                    self.findings.push(
-                        Finding::new(Category::MissingCheckpoint, &self.stream, format!("checkpoint {n} is missing"))
-                            .object(&key),
-                    );
-                }
+        let mut expected = from;
+        let present: Vec<u64> = self.checkpoint_keys.range(from..).map(|(n, _)| *n).collect();
+        for n in present {
+            if n > expected {
+                let what = if n - expected == 1 {
+                    format!("checkpoint {expected} is missing")
+                } else {
+                    format!("checkpoints {expected}..={} are missing", n - 1)
+                };
+                let key = layout::checkpoint_key(&self.stream, expected);
+                self.findings.push(Finding::new(Category::MissingCheckpoint, &self.stream, what).object(&key));
             }
+            expected = n + 1;
         }
         // Against the saved state: the store's copy of the saved checkpoint
         // must be the very same note, and the store must not have fewer
