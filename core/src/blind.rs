@@ -1,4 +1,4 @@
-//! The blind index: `ip_tag = HMAC-SHA256(index_key, "logseal/ip_tag/v1" ‖ ip)[..16]`,
+//! The blind index: `ip_tag = HMAC-SHA256(index_key, "logseal/ip_tag/v1" ‖ ip)[..8]`,
 //! a stable pseudonym of a client address that nobody without the index
 //! key can compute (so its Bloom filter, stored unencrypted by the Parquet
 //! writer, reveals nothing).

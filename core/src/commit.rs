@@ -198,7 +198,7 @@ mod tests {
         let leaf = leaf_hash(&c);
         let genesis = chain_genesis("example.org/logs/s1");
         let head = chain_next(&genesis, &leaf);
-        // Cross-checked with Python's hmac/hashlib, see docs/FORMAT.md §9.
+        // Cross-checked with Python's hmac/hashlib, see docs/FORMAT.md §16.
         assert_eq!(hex::encode(salt), SALT_5);
         assert_eq!(hex::encode(c), COMMITMENT);
         assert_eq!(leaf.to_hex(), LEAF);

@@ -76,6 +76,11 @@ pub struct Manifest {
     pub received_at: TimeRange,
     /// The sealed data object.
     pub data: DataObject,
+    /// Keys of data objects an interrupted earlier attempt at this file
+    /// left behind (write-once storage cannot remove them), sorted. Listed
+    /// here so that they are accounted for under a signature instead of
+    /// being unreferenced forever. Usually empty.
+    pub orphans: Vec<String>,
     /// RFC 6962 root over the file's record leaves.
     pub merkle_root: Hash,
     /// Chain value before the file's first record.
@@ -160,6 +165,7 @@ pub(crate) mod tests {
                 max: "2026-01-01T00:00:01.000000Z".into(),
             },
             data: DataObject { key: "v1/s1/data/000000000000-ab.parquet".into(), size: 123, sha256: Hash([7; 32]) },
+            orphans: Vec::new(),
             merkle_root: Hash([1; 32]),
             chain_in: Hash([2; 32]),
             chain_out: Hash([3; 32]),

@@ -565,6 +565,7 @@ def build():
             "event_time": {"min": rfc3339_utc(min(times)), "max": rfc3339_utc(max(times))} if times else None,
             "received_at": {"min": rfc3339_utc(min(received)), "max": rfc3339_utc(max(received))},
             "data": {"key": f["data_key"], "size": len(f["data_bytes"]), "sha256": hx(sha256(f["data_bytes"]))},
+            "orphans": [],
             "merkle_root": hx(mth(leaves_k)),
             "chain_in": hx(chain_in),
             "chain_out": hx(chain),

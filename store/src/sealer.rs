@@ -74,6 +74,8 @@ struct StreamState {
     last_checkpoint_secs: Option<u64>,
     /// Manifests covered by the newest checkpoint.
     signed_size: u64,
+    /// Data objects of the next file index left by an interrupted attempt.
+    orphans: Vec<String>,
 }
 
 /// Seals one stream.
@@ -212,6 +214,7 @@ impl StreamSealer {
             event_time: digest.event.map(RecordsDigest::range),
             received_at,
             data: DataObject { key: data_key.clone(), size: written.bytes.len() as u64, sha256 },
+            orphans: std::mem::take(&mut self.state.orphans),
             merkle_root: digest.digest.merkle_root(),
             chain_in,
             chain_out: digest.digest.chain_out(),
@@ -272,8 +275,10 @@ impl StreamSealer {
             root: self.state.manifest_log.root(),
             heartbeat,
         };
-        // Timestamps never go backwards, even if the clock does.
-        let timestamp = secs(now).max(self.state.last_checkpoint_secs.unwrap_or(0));
+        // The clock as it is: a clock that jumps shows in the verifier
+        // (timestamps going back or lying in the future), where clamping
+        // here would hide heartbeat gaps.
+        let timestamp = secs(now);
         let note = self.signer.sign(&body, timestamp)?;
         self.store.put_new(&layout::checkpoint_key(&self.stream, self.state.next_checkpoint), &note)?;
         self.state.next_checkpoint += 1;
@@ -408,11 +413,13 @@ fn recover(store: &dyn ObjectStore, signer: &LogSigner, stream: &str, origin: &s
     let listing = store.list(&layout::stream_prefix(stream), None)?;
     let mut manifests = Vec::new();
     let mut checkpoints = Vec::new();
+    let mut data = Vec::new();
     for meta in &listing {
         match layout::classify(stream, &meta.key) {
             KeyKind::Manifest(k) => manifests.push(k),
             KeyKind::Checkpoint(n) => checkpoints.push(n),
-            _ => {}
+            KeyKind::Data(k) => data.push((k, meta.key.clone())),
+            KeyKind::Other => {}
         }
     }
     let integrity = |what: String| {
@@ -464,8 +471,11 @@ fn recover(store: &dyn ObjectStore, signer: &LogSigner, stream: &str, origin: &s
             (body.size, Some(checkpoint.timestamp))
         }
     };
+    let next_file_index = log.len();
+    let orphans = data.into_iter().filter(|(k, _)| *k == next_file_index).map(|(_, key)| key).collect();
     Ok(StreamState {
-        next_file_index: log.len(),
+        orphans,
+        next_file_index,
         next_seq: last.as_ref().map_or(0, |m| m.seq_last + 1),
         chain_head: last.as_ref().map_or_else(|| chain_genesis(origin), |m| m.chain_out),
         manifest_log: log,

@@ -260,3 +260,39 @@ fn objects_planted_at_absurd_indices_are_findings_not_hangs() {
     }
     assert!(report["findings"].as_array().unwrap().len() < 20, "gaps are reported as ranges: {report:#}");
 }
+
+#[test]
+fn files_verified_before_are_still_checked_incrementally() {
+    let env = sealed();
+    let state = env.tmp.path().join("state.json");
+    assert_eq!(env.verify(&["--state", state.to_str().unwrap()], T0 + 10).0, 0);
+    fs::remove_file(&env.objects("web", "data")[1]).unwrap();
+    fs::remove_file(&env.objects("web", "manifests")[3]).unwrap();
+    let cp = &env.objects("web", "checkpoints")[2];
+    fs::remove_file(cp).unwrap();
+    let report = assert_found(&env, &["--state", state.to_str().unwrap()], T0 + 10, "missing-object");
+    for expected in ["missing-manifest", "missing-checkpoint"] {
+        assert!(categories(&report).contains(&expected.to_owned()), "expected {expected}: {report:#}");
+    }
+}
+
+#[test]
+fn a_clock_that_jumps_shows() {
+    let env = Env::new();
+    let log = env.log_file("a.log", 500, 1);
+    // Sealed "tomorrow", verified today: the timestamps lie in the future.
+    env.import("web", &log, T0 + 86_400);
+    assert_found(&env, &[], T0, "checkpoint-inconsistent");
+    // Sealed again after the clock went back an hour.
+    let more = env.log_file("b.log", 100, 2);
+    env.import("web", &more, T0 + 86_400 - 3600);
+    let report = assert_found(&env, &[], T0 + 86_400, "checkpoint-inconsistent");
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("goes backwards")),
+        "{report:#}"
+    );
+}

@@ -157,6 +157,8 @@ pub fn run(dir: &DataDir, args: ImportArgs) -> Result<ImportSummary> {
                         let full = open.take().expect("just used");
                         seal(&mut sealer, full, &mut summary)?;
                     }
+                    // A file can take longer than a heartbeat to fill.
+                    sealer.heartbeat(now_micros())?;
                     progress.set(counter.load(Ordering::Relaxed), &format!("{} records sealed", summary.records));
                 }
                 Err(RecvTimeoutError::Timeout) => {

@@ -30,6 +30,19 @@ pub struct LastManifest {
     pub chain_out: Hash,
 }
 
+/// A file an auditor verified: where its data object is, how big it was,
+/// and the orphans its manifest accounts for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedFile {
+    /// The data object's key.
+    pub data_key: String,
+    /// Its size.
+    pub size: u64,
+    /// Orphans listed by its manifest.
+    pub orphans: Vec<String>,
+}
+
 /// One stream's saved state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +53,9 @@ pub struct StreamState {
     pub checkpoint_number: u64,
     /// Leaf hashes of the manifest log, as many as the checkpoint's size.
     pub manifest_leaves: Vec<Hash>,
+    /// The files those manifests describe, one per leaf: later runs check
+    /// from the listing alone that they are still there, unchanged in size.
+    pub files: Vec<SavedFile>,
     /// The manifest at `size - 1`, if any.
     pub last_manifest: Option<LastManifest>,
     /// When it was verified (RFC 3339).
@@ -96,7 +112,9 @@ impl AuditorState {
             let checkpoint = verifier
                 .open(saved.checkpoint.as_bytes())
                 .map_err(|e| corrupt(format!("stream {stream}: saved checkpoint: {e}")))?;
-            if saved.manifest_leaves.len() as u64 != checkpoint.body.size {
+            if saved.manifest_leaves.len() as u64 != checkpoint.body.size
+                || saved.files.len() != saved.manifest_leaves.len()
+            {
                 return Err(corrupt(format!("stream {stream}: leaf count differs from the checkpoint size")));
             }
             let tree = MerkleTree::from_leaves(saved.manifest_leaves.iter().copied());

@@ -18,7 +18,30 @@ use crate::manifest::Manifest;
 use crate::merkle::{MerkleTree, verify_consistency};
 use crate::timefmt::format_rfc3339_utc;
 use crate::verify::finding::{Category, Finding};
-use crate::verify::state::{LastManifest, StreamState, TrustedStreamState};
+use crate::verify::state::{LastManifest, SavedFile, StreamState, TrustedStreamState};
+
+/// How far a checkpoint's timestamp may lie before its predecessor's
+/// (small clock steps happen) before it is a finding.
+pub const CLOCK_SLACK_SECS: u64 = 60;
+
+/// How far in the future (of the verifier's clock) a timestamp may lie.
+pub const FUTURE_SLACK_SECS: u64 = 300;
+
+/// Groups sorted numbers into inclusive ranges of consecutive values.
+fn ranges(numbers: impl IntoIterator<Item = u64>) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for n in numbers {
+        match out.last_mut() {
+            Some((_, hi)) if *hi + 1 == n => *hi = n,
+            _ => out.push((n, n)),
+        }
+    }
+    out
+}
+
+fn range_text(what: &str, (lo, hi): (u64, u64)) -> String {
+    if lo == hi { format!("{what} {lo}") } else { format!("{what}s {lo}..={hi}") }
+}
 
 /// Seconds of slack a heartbeat promise of `h` seconds gets before the
 /// silence is a finding: half the interval, at least 5 s.
@@ -302,6 +325,19 @@ impl<'a> StreamAudit<'a> {
                 format!("the store has {have} manifests but {at} were verified before: the log was rolled back or files were removed"),
             );
         }
+        // Manifests verified before must still be listed.
+        let gone = ranges((0..self.first_new).filter(|k| !self.manifest_keys.contains_key(k)));
+        for range in gone {
+            self.findings.push(
+                Finding::new(
+                    Category::MissingManifest,
+                    &self.stream,
+                    format!("{} verified before were removed", range_text("manifest", range)),
+                )
+                .object(&layout::manifest_key(&self.stream, range.0))
+                .file(range.0),
+            );
+        }
         let genesis = chain_genesis(&self.origin);
         // Walk the manifests present; a gap is one finding naming the range
         // (never a loop over absent indices: a planted far index must not
@@ -401,10 +437,47 @@ impl<'a> StreamAudit<'a> {
 
     fn check_objects(&mut self, intact: &mut Vec<Manifest>) {
         let mut referenced = BTreeSet::new();
+        // Files verified before: still there, same size (from the listing;
+        // nothing is read or hashed again).
+        let old: Vec<(u64, SavedFile)> = match self.prior.as_ref().filter(|_| !self.full) {
+            Some(p) => p.saved.files.iter().cloned().enumerate().map(|(k, f)| (k as u64, f)).collect(),
+            None => Vec::new(),
+        };
+        for (k, file) in old {
+            referenced.insert(file.data_key.clone());
+            referenced.extend(file.orphans.iter().cloned());
+            let finding = |category, message: String| {
+                Finding::new(category, &self.stream, message).object(&file.data_key).file(k)
+            };
+            match self.data_objects.get(&file.data_key) {
+                None => self
+                    .findings
+                    .push(finding(Category::MissingObject, "data object verified before was removed".into())),
+                Some(&size) if size != file.size => self.findings.push(finding(
+                    Category::ObjectSizeMismatch,
+                    format!("data object verified before at {} bytes is now {size} bytes", file.size),
+                )),
+                Some(_) => {}
+            }
+        }
         let parsed: Vec<(u64, String, Manifest)> =
             self.manifests.iter().filter_map(|(k, e)| e.parsed.clone().map(|m| (*k, e.key.clone(), m))).collect();
-        for (k, _key, m) in parsed {
+        for (k, key, m) in parsed {
             referenced.insert(m.data.key.clone());
+            for orphan in &m.orphans {
+                if layout::classify(&self.stream, orphan) != KeyKind::Data(k) || *orphan == m.data.key {
+                    self.findings.push(
+                        Finding::new(
+                            Category::InvalidManifest,
+                            &self.stream,
+                            format!("orphan {orphan:?} is not another data key of file {k}"),
+                        )
+                        .object(&key)
+                        .file(k),
+                    );
+                }
+                referenced.insert(orphan.clone());
+            }
             let finding = |category, message: String| {
                 Finding::new(category, &self.stream, message).object(&m.data.key).file(k).seqs(m.seq_first, m.seq_last)
             };
@@ -424,14 +497,8 @@ impl<'a> StreamAudit<'a> {
                 },
             }
         }
-        let first_new = self.first_new;
-        let unreferenced: Vec<String> = self
-            .data_objects
-            .keys()
-            .filter(|key| !referenced.contains(*key))
-            .filter(|key| matches!(layout::classify(&self.stream, key), KeyKind::Data(k) if k >= first_new))
-            .cloned()
-            .collect();
+        let unreferenced: Vec<String> =
+            self.data_objects.keys().filter(|key| !referenced.contains(*key)).cloned().collect();
         for key in unreferenced {
             self.findings.push(
                 Finding::new(Category::UnreferencedObject, &self.stream, "no manifest references this data object")
@@ -443,9 +510,8 @@ impl<'a> StreamAudit<'a> {
     /// Checks every checkpoint; returns the newest valid one.
     fn check_checkpoints(&mut self, tree: &MerkleTree, now_secs: u64) -> Option<(u64, CheckpointEntry)> {
         let manifest_count = self.manifest_keys.keys().next_back().map_or(0, |k| k + 1).max(self.first_new);
-        let from = self.first_unread_checkpoint();
-        let mut expected = from;
-        let present: Vec<u64> = self.checkpoint_keys.range(from..).map(|(n, _)| *n).collect();
+        let mut expected = 0;
+        let present: Vec<u64> = self.checkpoint_keys.keys().copied().collect();
         for n in present {
             if n > expected {
                 let what = if n - expected == 1 {
@@ -537,7 +603,7 @@ impl<'a> StreamAudit<'a> {
         }
         for pair in sequence.windows(2) {
             let ((_, _, a), (_, key_b, b)) = (&pair[0], &pair[1]);
-            if b.body.size < a.body.size || b.timestamp < a.timestamp {
+            if b.body.size < a.body.size || b.timestamp + CLOCK_SLACK_SECS < a.timestamp {
                 self.findings.push(
                     Finding::new(
                         Category::CheckpointInconsistent,
@@ -569,6 +635,21 @@ impl<'a> StreamAudit<'a> {
                     )
                     .object(key_b)
                     .file(a.body.size),
+                );
+            }
+        }
+        for (n, key, cp) in &sequence {
+            if cp.timestamp > now_secs + FUTURE_SLACK_SECS && Some(*n) != self.prior_checkpoint_number() {
+                self.findings.push(
+                    Finding::new(
+                        Category::CheckpointInconsistent,
+                        &self.stream,
+                        format!(
+                            "checkpoint is dated {}, in the future: the sealer's clock was wrong, or it was signed ahead of time",
+                            time(cp.timestamp)
+                        ),
+                    )
+                    .object(key),
                 );
             }
         }
@@ -647,6 +728,7 @@ impl<'a> StreamAudit<'a> {
         }
         self.stats.signed_files = size;
         let leaves: Vec<Hash> = (0..size).map(|i| self.leaf(i)).collect::<Option<_>>()?;
+        let files: Vec<SavedFile> = (0..size).map(|k| self.saved_file(k)).collect::<Option<_>>()?;
         let last_manifest = match size {
             0 => None,
             n => Some(self.last_manifest(n - 1)?),
@@ -655,6 +737,7 @@ impl<'a> StreamAudit<'a> {
             checkpoint: String::from_utf8(entry.note).ok()?,
             checkpoint_number: number,
             manifest_leaves: leaves,
+            files,
             last_manifest,
             verified_at: String::new(),
         })
@@ -665,6 +748,16 @@ impl<'a> StreamAudit<'a> {
             return self.prior.as_ref()?.saved.manifest_leaves.get(usize::try_from(k).ok()?).copied();
         }
         self.manifests.get(&k).map(|e| e.leaf)
+    }
+
+    fn saved_file(&self, k: u64) -> Option<SavedFile> {
+        if let Some(m) = self.manifests.get(&k).and_then(|e| e.parsed.as_ref()) {
+            return Some(SavedFile { data_key: m.data.key.clone(), size: m.data.size, orphans: m.orphans.clone() });
+        }
+        if k < self.first_new {
+            return self.prior.as_ref()?.saved.files.get(usize::try_from(k).ok()?).cloned();
+        }
+        None
     }
 
     fn last_manifest(&self, k: u64) -> Option<LastManifest> {

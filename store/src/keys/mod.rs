@@ -17,8 +17,9 @@ use crate::error::Result;
 pub enum KeyDomain {
     /// Footer and the columns that are not personal data.
     Base,
-    /// Personal data: client_ip, url, referer, user_agent, user_id, raw;
-    /// and each file's salt key.
+    /// Personal data: client_ip, url_query, referer, user_agent, user_id,
+    /// raw, parse_error (its message quotes the line); and each file's
+    /// salt key.
     Pii,
 }
 

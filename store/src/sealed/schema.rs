@@ -48,7 +48,7 @@ pub const COLUMNS: [Column; 22] = [
     col("request_id", KeyDomain::Base),
     col("host", KeyDomain::Base),
     col("raw", KeyDomain::Pii),
-    col("parse_error", KeyDomain::Base),
+    col("parse_error", KeyDomain::Pii),
 ];
 
 /// Names of the columns of `domain`.
@@ -101,7 +101,7 @@ mod tests {
         assert_eq!(names, table);
         assert_eq!(
             columns_of(KeyDomain::Pii),
-            vec!["client_ip", "url_query", "referer", "user_agent", "user_id", "raw"]
+            vec!["client_ip", "url_query", "referer", "user_agent", "user_id", "raw", "parse_error"]
         );
     }
 }
