@@ -30,6 +30,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::keys::pme::PmeKeys;
 use crate::keys::{KeyDomain, KeyProvider};
 use crate::object::ObjectStore;
+use crate::sealed::read::SealedFileReader;
 use crate::sealed::schema::columns_of;
 use crate::sealed::write::{SealedFileWriter, WriteOptions};
 
@@ -116,7 +117,8 @@ impl StreamSealer {
         let origin = origin(&options.deployment, stream);
         let tagger = IpTagger::new(&*keys.index_key()?);
         let pme = PmeKeys::new(Arc::clone(&keys));
-        let state = recover(&*store, &signer, stream, &origin)?;
+        let mut state = recover(&*store, &signer, stream, &origin)?;
+        state.orphans = own_orphans(&*store, &pme, std::mem::take(&mut state.orphans));
         let mut sealer =
             StreamSealer { store, keys, pme, tagger, signer, options, stream: stream.to_owned(), origin, state };
         sealer.adopt_unsigned_manifests(now)?;
@@ -214,7 +216,7 @@ impl StreamSealer {
             event_time: digest.event.map(RecordsDigest::range),
             received_at,
             data: DataObject { key: data_key.clone(), size: written.bytes.len() as u64, sha256 },
-            orphans: std::mem::take(&mut self.state.orphans),
+            orphans: self.state.orphans.clone(),
             merkle_root: digest.digest.merkle_root(),
             chain_in,
             chain_out: digest.digest.chain_out(),
@@ -230,6 +232,7 @@ impl StreamSealer {
         self.store.put_new(&data_key, &written.bytes)?;
         self.store.put_new(&layout::manifest_key(&self.stream, file_index), &manifest_bytes)?;
         self.state.manifest_log.push(Manifest::leaf_hash(&manifest_bytes));
+        self.state.orphans.clear();
         self.state.next_file_index += 1;
         self.state.next_seq = next_seq;
         self.state.chain_head = manifest.chain_out;
@@ -312,6 +315,23 @@ impl StreamSealer {
         }
         self.checkpoint(Heartbeat::Every(self.options.heartbeat_secs), now)
     }
+}
+
+/// Keeps the orphans that are this deployment's own interrupted files:
+/// complete Parquet whose encrypted footer opens with its keys (objects are
+/// created atomically, so an interrupted attempt leaves a whole file or
+/// none). Anything else stays unaccounted for, so `verify` keeps reporting
+/// it as an unreferenced object.
+fn own_orphans(store: &dyn ObjectStore, pme: &PmeKeys, candidates: Vec<String>) -> Vec<String> {
+    let mut own: Vec<String> = candidates
+        .into_iter()
+        .filter(|key| {
+            let Ok(copy) = store.local_copy(key) else { return false };
+            pme.decryption().and_then(|d| SealedFileReader::open(&copy.path, d)).is_ok()
+        })
+        .collect();
+    own.sort();
+    own
 }
 
 /// The associated data binding a wrapped salt key to its file.

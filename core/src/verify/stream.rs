@@ -317,8 +317,8 @@ impl<'a> StreamAudit<'a> {
         let mut prev: Option<LastManifest> = incremental.and_then(|p| p.saved.last_manifest.clone());
         let mut contiguous = true;
         let last_index = self.manifest_keys.keys().next_back().copied();
-        if self.prior.is_some() && last_index.is_none_or(|k| k + 1 < self.prior_size) {
-            let have = last_index.map_or(0, |k| k + 1);
+        let have = last_index.map_or(0, |k| k + 1);
+        if self.prior.is_some() && have < self.prior_size {
             let at = self.prior_size;
             self.finding(
                 Category::StateMismatch,
@@ -464,6 +464,13 @@ impl<'a> StreamAudit<'a> {
             self.manifests.iter().filter_map(|(k, e)| e.parsed.clone().map(|m| (*k, e.key.clone(), m))).collect();
         for (k, key, m) in parsed {
             referenced.insert(m.data.key.clone());
+            if !m.orphans.windows(2).all(|w| w[0] < w[1]) {
+                self.findings.push(
+                    Finding::new(Category::InvalidManifest, &self.stream, "orphans are not sorted and distinct")
+                        .object(&key)
+                        .file(k),
+                );
+            }
             for orphan in &m.orphans {
                 if layout::classify(&self.stream, orphan) != KeyKind::Data(k) || *orphan == m.data.key {
                     self.findings.push(
