@@ -2,7 +2,7 @@
 # logseal benchmarks: each figure is printed next to a reference measured in
 # the same run on the same data, so that a busy machine slows both.
 #
-#   benches/run.sh                 # everything, full sizes (~7 min, ~5 GB in target/bench/)
+#   benches/run.sh                 # everything, full sizes (~7 min, ~3.5 GB in target/bench/)
 #   benches/run.sh --quick         # smaller sizes, a smoke run (pass/fail not meaningful)
 #   benches/run.sh --only verify   # one of: import bytes verify deep state json
 #
@@ -108,9 +108,10 @@ repeat() {
     say "    runs: ${SECS[*]} s (median $MED_SEC s), peak RSS median $((MED_RSS / 1024)) MB, load before: $LOAD"
 }
 
-# Results table rows: name|figure|reference|ratio|target|result|load
+# Results table rows: name|figure|reference|ratio|target|result|load|peak RSS
 ROWS=()
-row() { ROWS+=("$1|$2|$3|$4|$5|$6|$7"); }
+row() { ROWS+=("$1|$2|$3|$4|$5|$6|$7|${8:--}"); }
+mb() { echo "$(($1 / 1024)) MB"; }
 verdict() { if awk "BEGIN { exit !($1) }"; then echo pass; else echo FAIL; fi; }
 
 want() { [[ $ONLY == all || $ONLY == "$1" ]]; }
@@ -126,6 +127,8 @@ input() {
         show "$BIN/gen-access-log" --format "$1" --seed "$SEED" --lines "$2"
         "$BIN/gen-access-log" --format "$1" --seed "$SEED" --lines "$2" >"$INPUT" 2>"$LOGS/gen-$1-$2.err"
         say "    $(cat "$LOGS/gen-$1-$2.err")"
+        # Write the text back now, not during the first timed run.
+        sync
     fi
 }
 
@@ -156,8 +159,9 @@ store10() {
     local rate
     rate=$(calc '%.0f' "$STORE_LINES / $T_SEC")
     say "    $T_SEC s = $rate records/s, peak RSS $((T_RSS / 1024)) MB, load before: $LOAD"
-    row "import $STORE_LINES (1 run)" "$rate rec/s" "-" "-" "info" "RSS $((T_RSS / 1024)) MB" "$LOAD"
+    row "import $STORE_LINES (1 run)" "$rate rec/s" "-" "-" "-" "info" "$LOAD" "$(mb "$T_RSS")"
     touch "$STORE10/.done"
+    sync
 }
 
 # gzip -6 of the same text: size (deterministic) and time of RUNS runs.
@@ -206,7 +210,7 @@ bench_import() {
     local gz_rate
     gz_rate=$(calc '%.0f' "$IMPORT_LINES / $GZ_SEC")
     row "import $IMPORT_LINES combined" "$rate rec/s" "gzip -6: $gz_rate rec/s" "$(calc '%.2f' "$rate / $gz_rate")x" \
-        ">= 300000 rec/s" "$(verdict "$rate >= 300000")" "$load"
+        ">= 300000 rec/s" "$(verdict "$rate >= 300000")" "$load" "$(mb "$(median "${rss[@]}")")"
 
     # Where the bytes go, per column (informative).
     say "  per-column storage (sealed-stats, run 1):"
@@ -304,7 +308,7 @@ bench_verify() {
     v_mbs=$(calc '%.0f' "$bytes / $VERIFY_SEC / 1e6")
     sha_mbs=$(calc '%.0f' "$bytes / $sha_sec / 1e6")
     row "verify (structural)" "$v_mbs MB/s" "sha256sum: $sha_mbs MB/s" "$(calc '%.2f' "$sha_sec / $VERIFY_SEC")x" \
-        ">= 3x sha256sum" "$(verdict "$sha_sec >= 3 * $VERIFY_SEC")" "$sha_load/$v_load"
+        ">= 3x sha256sum" "$(verdict "$sha_sec >= 3 * $VERIFY_SEC")" "$sha_load/$v_load" "$(mb "$v_rss")"
     say "    verify: $(calc '%.0f' "$STORE_LINES / $VERIFY_SEC") records/s, peak RSS $((v_rss / 1024)) MB"
 
     if command -v openssl >/dev/null; then
@@ -342,7 +346,7 @@ bench_deep() {
     say "    deep: $rate records/s = $(calc '%.1f' "$bytes / $MED_SEC / 1e6") MB/s of data objects" \
         "= $(calc '%.1f' "$text_bytes / $MED_SEC / 1e6") MB/s of original log text; peak RSS $((MED_RSS / 1024)) MB"
     row "verify --deep" "$rate rec/s" "structural: $v_rate rec/s" "$(calc '%.3f' "$rate / $v_rate")x" \
-        "-" "info" "$LOAD"
+        "-" "info" "$LOAD" "$(mb "$MED_RSS")"
     row "verify --deep (MB/s)" "$(calc '%.1f' "$bytes / $MED_SEC / 1e6") MB/s" "-" "-" "-" "info" "$LOAD"
 }
 
@@ -373,7 +377,7 @@ bench_state() {
     repeat state "$LOGS/state.out" "${vcmd[@]}"
     grep -q 'new since the saved state' "$LOGS/state.out" || { say "the state run was not incremental" >&2; exit 1; }
     row "verify --state (unchanged)" "$MED_SEC s" "first run: $first s" "$(calc '%.1f' "$first / $MED_SEC")x faster" \
-        "< 1 s" "$(verdict "$MED_SEC < 1")" "$first_load/$LOAD"
+        "< 1 s" "$(verdict "$MED_SEC < 1")" "$first_load/$LOAD" "$(mb "$MED_RSS")"
 }
 
 # 6. json (informative, no target): import of JSON lines. JSON lines are
@@ -383,7 +387,7 @@ bench_state() {
 bench_json() {
     say ""
     say "== json: import of $JSON_LINES JSON lines (informative)"
-    local text i secs=() load
+    local text i secs=() rss=() load
     input json "$JSON_LINES"
     text=$INPUT
     cat "$text" >/dev/null
@@ -392,7 +396,7 @@ bench_json() {
     for ((i = 1; i <= RUNS; i++)); do
         new_datadir "$WORK/json-$i"
         time_cmd "json-$i" "$LOGS/json-$i.json" "$BIN/logseal" import --data-dir "$WORK/json-$i" --format json --json "$text"
-        secs+=("$T_SEC")
+        secs+=("$T_SEC") rss+=("$T_RSS")
     done
     local sec rate total
     sec=$(median "${secs[@]}")
@@ -401,7 +405,7 @@ bench_json() {
     say "    runs: ${secs[*]} s (median $sec s = $rate records/s); raw lines stored: $(json_field "$LOGS/json-1.json" raw_stored)"
     gzip_ref "$text" "json-$JSON_LINES"
     row "import $JSON_LINES json" "$rate rec/s" "gzip -6: $(calc '%.0f' "$JSON_LINES / $GZ_SEC") rec/s" \
-        "$(calc '%.2f' "$rate * $GZ_SEC / $JSON_LINES")x" "-" "info" "$load"
+        "$(calc '%.2f' "$rate * $GZ_SEC / $JSON_LINES")x" "-" "info" "$load" "$(mb "$(median "${rss[@]}")")"
     row "json bytes/record" "$(calc '%.2f' "$total / $JSON_LINES") B/rec" \
         "gzip -6: $(calc '%.2f' "$GZ_BYTES / $JSON_LINES") B/rec" "$(calc '%.3f' "$total / $GZ_BYTES")x" "-" "info" "$GZ_LOAD"
     say "  per-column storage (sealed-stats, run 1):"
@@ -414,8 +418,9 @@ bench_json() {
 say "logseal benchmarks  $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 say "command:  benches/run.sh${ARGS:+ $ARGS}   (from $ROOT)"
 commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-changes=$(git status --porcelain 2>/dev/null | wc -l)
-say "commit:   $commit$([[ $changes != 0 ]] && echo " (+$changes uncommitted paths)")"
+# The build uses the working tree: name what differs from the commit.
+changes=$(git status --porcelain 2>/dev/null | awk '{ print $2 }' | paste -sd ' ' -)
+say "commit:   $commit${changes:+ + uncommitted: $changes}"
 say "cpu:      $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 say "cores:    $(lscpu 2>/dev/null | sed -n 's/^Core(s) per socket:[[:space:]]*/per socket: /p') x $(lscpu 2>/dev/null | sed -n 's/^Socket(s):[[:space:]]*//p') sockets, $(lscpu 2>/dev/null | sed -n 's/^Thread(s) per core:[[:space:]]*//p') threads/core; nproc: $(nproc)"
 say "sha_ni:   $(grep -o -m 1 sha_ni /proc/cpuinfo || echo absent)"
@@ -441,13 +446,13 @@ want json && bench_json
 
 say ""
 say "== results ($(date -u +%Y-%m-%d), load at end: $(cut -d' ' -f1-3 /proc/loadavg))"
-fmt='%-28s %-16s %-28s %-14s %-17s %-12s %s\n'
+fmt='%-27s %-14s %-26s %-12s %-16s %-6s %-10s %s\n'
 # shellcheck disable=SC2059
-printf "$fmt" benchmark figure reference ratio target result "load(1m)"
+printf "$fmt" benchmark figure reference ratio target result "load(1m)" "peak RSS"
 for r in "${ROWS[@]}"; do
-    IFS='|' read -r a b c d e f g <<<"$r"
+    IFS='|' read -r a b c d e f g h <<<"$r"
     # shellcheck disable=SC2059
-    printf "$fmt" "$a" "$b" "$c" "$d" "$e" "$f" "$g"
+    printf "$fmt" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h"
 done
 [[ $QUICK == 1 ]] && say "(quick run: sizes are smaller than the targets assume; pass/fail is indicative only)"
 say "ratios: import = figure/reference; bytes = store/reference (lower is better);"
