@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use logseal_core::Hash;
@@ -171,10 +171,15 @@ pub fn audit(
         let mut findings = outcome.findings;
         let mut deep_records = 0;
         if let (true, Some(keys), Some(pme)) = (request.deep, &keys, &pme) {
-            for manifest in &outcome.intact_files {
-                findings.extend(check_file(store, pme, &**keys, manifest)?);
-                deep_records += manifest.count;
+            // Files are independent: decrypt and recompute them in parallel.
+            let checked = parallel(&outcome.intact_files, request.threads, |manifest| {
+                let result = check_file(store, pme, &**keys, manifest);
                 progress.advance(manifest.data.size, total);
+                result
+            });
+            for (manifest, result) in outcome.intact_files.iter().zip(checked) {
+                findings.extend(result?);
+                deep_records += manifest.count;
             }
         }
         if findings.is_empty()
@@ -191,6 +196,27 @@ pub fn audit(
     Ok(report)
 }
 
+/// Runs `work` on every item on `threads` threads; results in item order.
+fn parallel<T: Sync, R: Send>(items: &[T], threads: usize, work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = work(item);
+                    results.lock().expect("no panics while holding the lock").push((i, result));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("threads joined");
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Hashes objects on `threads` threads, streaming each.
 fn hash_objects(
     store: &dyn ObjectStore,
@@ -199,26 +225,13 @@ fn hash_objects(
     total: u64,
     progress: &dyn Progress,
 ) -> Vec<(String, Result<(Hash, u64)>)> {
-    let next = AtomicU64::new(0);
-    let results = Mutex::new(Vec::with_capacity(objects.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                    let Some((key, _)) = objects.get(i) else { break };
-                    let result = store.open(key).and_then(|mut reader| {
-                        sha256_reader(&mut reader).map_err(|e| Error::io(format!("reading object {key:?}"), &e))
-                    });
-                    if let Ok((_, size)) = &result {
-                        progress.advance(*size, total);
-                    }
-                    results.lock().expect("no panics while holding the lock").push((key.clone(), result));
-                }
-            });
+    parallel(objects, threads, |(key, _)| {
+        let result = store.open(key).and_then(|mut reader| {
+            sha256_reader(&mut reader).map_err(|e| Error::io(format!("reading object {key:?}"), &e))
+        });
+        if let Ok((_, size)) = &result {
+            progress.advance(*size, total);
         }
-    });
-    let mut results = results.into_inner().expect("threads joined");
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    results
+        (key.clone(), result)
+    })
 }
