@@ -21,6 +21,10 @@ use crate::keys::KeyProvider;
 use crate::keys::pme::PmeKeys;
 use crate::object::ObjectStore;
 
+/// The largest manifest or checkpoint the verifier reads (real ones are a
+/// few kilobytes; a signed note is at most 1 MB).
+pub const MAX_SMALL_OBJECT: u64 = 1 << 20;
+
 /// SHA-256 of everything `reader` yields, in 1 MiB reads; and the length.
 pub fn sha256_reader(reader: &mut dyn Read) -> std::io::Result<(Hash, u64)> {
     let mut hasher = Sha256::new();
@@ -147,14 +151,29 @@ pub fn audit(
         let incremental = prior.is_some() && !request.full;
         let mut audit =
             StreamAudit::new(&stream, verifier, listing.iter().map(|m| (m.key.clone(), m.size)), prior, request.full);
+        let sizes: BTreeMap<&str, u64> = listing.iter().map(|m| (m.key.as_str(), m.size)).collect();
+        // Manifests and checkpoints are small; a huge object under their
+        // names is planted, and is not read into memory.
+        let read_small = |key: &str| -> Result<Vec<u8>> {
+            let size = sizes.get(key).copied().unwrap_or(0);
+            if size > MAX_SMALL_OBJECT {
+                return Err(Error::new(
+                    ErrorKind::Malformed,
+                    format!(
+                        "object is {size} bytes, larger than any manifest or checkpoint ({MAX_SMALL_OBJECT} bytes at most)"
+                    ),
+                ));
+            }
+            store.get(key)
+        };
         for (k, key) in audit.manifests_to_read() {
-            match store.get(&key) {
+            match read_small(&key) {
                 Ok(bytes) => audit.add_manifest(k, &bytes),
                 Err(e) => audit.add_read_error(&key, &e.to_string()),
             }
         }
         for (n, key) in audit.checkpoints_to_read() {
-            match store.get(&key) {
+            match read_small(&key) {
                 Ok(bytes) => audit.add_checkpoint(n, &bytes),
                 Err(e) => audit.add_read_error(&key, &e.to_string()),
             }

@@ -159,3 +159,15 @@ fn a_bad_public_key_file() {
     let out = run(&["verify", "--data-dir", env.dir(), "--pubkey", bad.to_str().unwrap()], T0);
     assert_clean_exit(&out, 2, &["bad.vkey"]);
 }
+
+#[test]
+fn a_huge_object_under_a_manifest_name_is_not_read() {
+    let env = sealed();
+    let manifest = &env.objects("web", "manifests")[0];
+    let file = fs::File::options().append(true).open(manifest).unwrap();
+    file.set_len(3 << 20).unwrap();
+    let (code, report) = env.verify(&[], T0 + 5);
+    assert_eq!(code, 1);
+    let text = report.to_string();
+    assert!(text.contains("larger than any manifest or checkpoint"), "{report:#}");
+}

@@ -80,17 +80,7 @@ fn a_forged_file_and_manifest_inserted() {
     let manifests = env.objects("web", "manifests");
     let mut forged = fs::read(&data[2]).unwrap();
     forged[100] ^= 1;
-    let sha = {
-        let out = std::process::Command::new("sha256sum")
-            .arg("-")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        out.stdin.as_ref().unwrap().write_all(&forged).unwrap();
-        String::from_utf8(out.wait_with_output().unwrap().stdout).unwrap()[..64].to_owned()
-    };
+    let sha = logseal_core::Hash::of(&forged).to_hex();
     fs::write(&data[2], &forged).unwrap();
     let mut manifest: serde_json::Value = serde_json::from_slice(&fs::read(&manifests[2]).unwrap()).unwrap();
     manifest["data"]["sha256"] = sha.into();
