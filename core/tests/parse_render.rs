@@ -835,33 +835,6 @@ fn clf_time_format_is_the_inverse_of_parse() {
     }
 }
 
-/// Speed check, run by hand: `cargo test -p logseal-core --release --test
-/// parse_render -- --ignored --nocapture parse_speed`.
-#[test]
-#[ignore = "timing, run by hand"]
-fn parse_speed() {
-    let line = NGINX_LINE.as_bytes();
-    let mapping = JsonMapping::default();
-    let n = 1_000_000u32;
-    let start = std::time::Instant::now();
-    let mut sink = 0usize;
-    for _ in 0..n {
-        let fields = parse_line(COMBINED, std::hint::black_box(line), &mapping).expect("parses");
-        sink += fields.url.map_or(0, |u| u.len());
-    }
-    let parse_ns = start.elapsed().as_nanos() / u128::from(n);
-    let fields = parse(COMBINED, line).expect("parses");
-    let record = Record::from_parse(0, 0, "t", COMBINED, line.to_vec(), Ok(fields));
-    let mut out = Vec::with_capacity(512);
-    let start = std::time::Instant::now();
-    for _ in 0..n {
-        out.clear();
-        sink += usize::from(logseal_core::render::render_into(std::hint::black_box(&record), &mut out));
-    }
-    let render_ns = start.elapsed().as_nanos() / u128::from(n);
-    println!("{}-byte combined line: parse {parse_ns} ns, render {render_ns} ns (sink {sink})", line.len());
-}
-
 // ---------------------------------------------------------------------------
 // Property tests.
 
