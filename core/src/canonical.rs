@@ -8,9 +8,10 @@
 //! `0x06` + 16 octets. The layout is specified in `docs/FORMAT.md` §4 and
 //! pinned by the test vectors below; changing it means a new format version.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::record::{LineFormat, Record};
+use crate::error::{Error, ErrorKind};
+use crate::record::{EventTime, LineFormat, Record};
 
 /// Appends the canonical encoding of `record` to `out`.
 ///
@@ -80,10 +81,108 @@ fn put_opt_str(out: &mut Vec<u8>, value: Option<&str>) {
     put_opt(out, value, |out, s| put_bytes(out, s.as_bytes()));
 }
 
+/// Decodes a canonical encoding back into a record (the agent's
+/// write-ahead log stores records this way). Every byte must be consumed;
+/// any malformation is an error, never a panic.
+pub fn decode(bytes: &[u8]) -> Result<Record, Error> {
+    let mut r = Reader { bytes, at: 0 };
+    let record = Record {
+        seq: r.u64()?,
+        received_at: r.i64()?,
+        source: r.string()?,
+        format: r.opt(|r| {
+            let code = r.u8()?;
+            LineFormat::from_code(code).ok_or_else(|| r.bad(&format!("unknown line format code {code}")))
+        })?,
+        time: r.opt(|r| Ok(EventTime { utc_micros: r.i64()?, offset_secs: r.i32()? }))?,
+        client_ip: r.opt(|r| match r.u8()? {
+            4 => Ok(IpAddr::V4(Ipv4Addr::from(r.array::<4>()?))),
+            6 => Ok(IpAddr::V6(Ipv6Addr::from(r.array::<16>()?))),
+            other => Err(r.bad(&format!("unknown address family {other}"))),
+        })?,
+        method: r.opt(Reader::string)?,
+        url: r.opt(Reader::string)?,
+        url_path: r.opt(Reader::string)?,
+        protocol: r.opt(Reader::string)?,
+        status: r.opt(|r| Ok(u16::from_be_bytes(r.array::<2>()?)))?,
+        bytes_sent: r.opt(Reader::u64)?,
+        duration_us: r.opt(Reader::u64)?,
+        referer: r.opt(Reader::string)?,
+        user_agent: r.opt(Reader::string)?,
+        user_id: r.opt(Reader::string)?,
+        request_id: r.opt(Reader::string)?,
+        host: r.opt(Reader::string)?,
+        raw: r.bytes()?.to_vec(),
+        parse_error: r.opt(Reader::string)?,
+    };
+    if r.at != bytes.len() {
+        return Err(r.bad("trailing bytes"));
+    }
+    Ok(record)
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn bad(&self, why: &str) -> Error {
+        Error::new(ErrorKind::Malformed, format!("canonical record at byte {}: {why}", self.at))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len()).ok_or_else(|| self.bad("truncated"))?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, Error> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u64(&mut self) -> Result<u64, Error> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    fn i64(&mut self) -> Result<i64, Error> {
+        Ok(i64::from_be_bytes(self.array()?))
+    }
+
+    fn i32(&mut self) -> Result<i32, Error> {
+        Ok(i32::from_be_bytes(self.array()?))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], Error> {
+        let len = u32::from_be_bytes(self.array()?) as usize;
+        self.take(len)
+    }
+
+    fn string(&mut self) -> Result<String, Error> {
+        let bytes = self.bytes()?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| self.bad("string is not UTF-8"))
+    }
+
+    fn opt<T>(&mut self, value: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<Option<T>, Error> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => value(self).map(Some),
+            other => Err(self.bad(&format!("presence byte {other}"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::EventTime;
+
 
     /// A fixed record whose encoding is pinned: if this test changes, the
     /// format version must change (and `docs/FORMAT.md` with it).
@@ -153,6 +252,29 @@ mod tests {
             "00",               // parse_error
         );
         assert_eq!(hex::encode(encode(&record)), expected);
+    }
+
+    #[test]
+    fn decode_inverts_encode_and_refuses_damage() {
+        let mut record = Record {
+            seq: 9,
+            source: "s".into(),
+            format: Some(LineFormat::Json),
+            time: Some(EventTime { utc_micros: -5, offset_secs: 3600 }),
+            client_ip: Some("2001:db8::1".parse().unwrap()),
+            url: Some("/é?x".into()),
+            status: Some(404),
+            raw: vec![0, 255, b'\n'],
+            ..Record::default()
+        };
+        assert_eq!(decode(&encode(&record)).unwrap(), record);
+        record.client_ip = Some("192.0.2.1".parse().unwrap());
+        let bytes = encode(&record);
+        assert_eq!(decode(&bytes).unwrap(), record);
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err(), "truncated at {cut}");
+        }
+        assert!(decode(&[bytes.as_slice(), &[0]].concat()).is_err());
     }
 
     #[test]
