@@ -183,7 +183,6 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-
     /// A fixed record whose encoding is pinned: if this test changes, the
     /// format version must change (and `docs/FORMAT.md` with it).
     #[test]

@@ -1,7 +1,9 @@
-//! logseal-ingest: the agent's listeners (HTTPS, syslog over TLS, RELP),
-//! framing, write-ahead log, batching and backpressure.
-//!
-//! Nothing lives here yet: the agent is the next piece of work (see
-//! `ARCHITECTURE.md`). The crate exists so the workspace already has the
-//! boundaries of DESIGN.md §2 — in particular, this crate must never decrypt.
+//! logseal-ingest: the agent — TLS listeners (HTTPS, syslog over TLS,
+//! RELP), framing, the write-ahead log, batching, backpressure and the
+//! agent runtime. This crate never decrypts anything.
 #![forbid(unsafe_code)]
+
+pub mod error;
+pub mod wal;
+
+pub use error::{Error, ErrorKind, Result};
