@@ -207,6 +207,16 @@ impl Wal {
             .map_err(|e| Error::io(format!("syncing WAL segment {}", self.current().path.display()), &e))
     }
 
+    /// Continues at `seq` when the WAL is behind it (its records were all
+    /// sealed already): a fresh segment starts there.
+    pub fn skip_to(&mut self, seq: u64) -> Result<()> {
+        if self.next_seq < seq {
+            self.rotate(seq)?;
+            self.next_seq = seq;
+        }
+        Ok(())
+    }
+
     /// Deletes every segment whose records all have `seq <= sealed_through`
     /// (the current segment is never deleted).
     pub fn release_through(&mut self, sealed_through: u64) -> Result<()> {

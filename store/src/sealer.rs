@@ -47,6 +47,22 @@ pub struct SealerOptions {
     pub writer: String,
 }
 
+/// A closed file ready to store (see [`StreamSealer::store_file`]).
+#[derive(Debug)]
+pub struct PreparedFile {
+    receipt: SealReceipt,
+    data: Vec<u8>,
+    manifest_bytes: Vec<u8>,
+    chain_out: Hash,
+}
+
+impl PreparedFile {
+    /// What storing it will amount to.
+    pub fn receipt(&self) -> &SealReceipt {
+        &self.receipt
+    }
+}
+
 /// What one sealed file amounts to.
 #[derive(Debug, Clone)]
 pub struct SealReceipt {
@@ -183,6 +199,13 @@ impl StreamSealer {
     /// Finishes `file`: stores the data object, its manifest and a signed
     /// checkpoint.
     pub fn finish_file(&mut self, file: OpenFile, now: Micros) -> Result<SealReceipt> {
+        let prepared = self.prepare_file(file, now)?;
+        self.store_file(&prepared, now)
+    }
+
+    /// Closes `file` and builds its bytes and manifest (CPU work and the
+    /// salt-key wrap); nothing is stored yet.
+    pub fn prepare_file(&mut self, file: OpenFile, now: Micros) -> Result<PreparedFile> {
         let OpenFile { file_index, salt_key, chain_in, seq_first, next_seq, writer, digest_chunks, digest_thread } =
             file;
         drop(digest_chunks);
@@ -227,24 +250,59 @@ impl StreamSealer {
             created_at: format_rfc3339_utc(now),
             writer: self.options.writer.clone(),
         };
-        let manifest_bytes = manifest.to_canonical_json();
-
-        self.store.put_new(&data_key, &written.bytes)?;
-        self.store.put_new(&layout::manifest_key(&self.stream, file_index), &manifest_bytes)?;
-        self.state.manifest_log.push(Manifest::leaf_hash(&manifest_bytes));
-        self.state.orphans.clear();
-        self.state.next_file_index += 1;
-        self.state.next_seq = next_seq;
-        self.state.chain_head = manifest.chain_out;
-        self.checkpoint(Heartbeat::Every(self.options.heartbeat_secs), now)?;
-        Ok(SealReceipt {
-            file_index,
-            seq_first,
-            seq_last,
-            data_key,
-            data_size: manifest.data.size,
-            raw_stored: written.raw_stored,
+        Ok(PreparedFile {
+            receipt: SealReceipt {
+                file_index,
+                seq_first,
+                seq_last,
+                data_key,
+                data_size: written.bytes.len() as u64,
+                raw_stored: written.raw_stored,
+            },
+            manifest_bytes: manifest.to_canonical_json(),
+            chain_out: manifest.chain_out,
+            data: written.bytes,
         })
+    }
+
+    /// Stores a prepared file: data object, manifest, checkpoint. Safe to
+    /// call again after a failure (a store outage): what was stored before
+    /// is recognised, nothing is stored twice.
+    pub fn store_file(&mut self, file: &PreparedFile, now: Micros) -> Result<SealReceipt> {
+        let r = &file.receipt;
+        if r.file_index == self.state.next_file_index {
+            self.put_idempotent(&r.data_key, &file.data)?;
+            self.put_idempotent(&layout::manifest_key(&self.stream, r.file_index), &file.manifest_bytes)?;
+            self.state.manifest_log.push(Manifest::leaf_hash(&file.manifest_bytes));
+            self.state.orphans.clear();
+            self.state.next_file_index += 1;
+            self.state.next_seq = r.seq_last + 1;
+            self.state.chain_head = file.chain_out;
+        } else if r.file_index + 1 != self.state.next_file_index {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("file {} is not the stream's next file", r.file_index),
+            ));
+        }
+        if self.state.signed_size < self.state.manifest_log.len() {
+            self.checkpoint(Heartbeat::Every(self.options.heartbeat_secs), now)?;
+        }
+        Ok(r.clone())
+    }
+
+    /// Creates `key`, or accepts it if it holds exactly `bytes` already (an
+    /// earlier attempt that failed after storing it).
+    fn put_idempotent(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        match self.store.put_new(key, bytes) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                if self.store.get(key)? == bytes {
+                    Ok(())
+                } else {
+                    Err(Error::new(ErrorKind::Integrity, format!("object {key:?} exists with other content")))
+                }
+            }
+            other => other,
+        }
     }
 
     /// Writes a heartbeat checkpoint if the last one is `heartbeat_secs`
@@ -283,7 +341,27 @@ impl StreamSealer {
         // here would hide heartbeat gaps.
         let timestamp = secs(now);
         let note = self.signer.sign(&body, timestamp)?;
-        self.store.put_new(&layout::checkpoint_key(&self.stream, self.state.next_checkpoint), &note)?;
+        let key = layout::checkpoint_key(&self.stream, self.state.next_checkpoint);
+        let timestamp = match self.store.put_new(&key, &note) {
+            Ok(()) => timestamp,
+            // An earlier attempt stored it and then failed (a store that
+            // lost the reply): accept it if it is ours and says the same.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let existing =
+                    self.signer.verifier().open(&self.store.get(&key)?).map_err(|e| Error::from(e).context(&key))?;
+                if existing.body.origin != body.origin
+                    || existing.body.size != body.size
+                    || existing.body.root != body.root
+                {
+                    return Err(Error::new(
+                        ErrorKind::Integrity,
+                        format!("checkpoint {key:?} exists and says something else"),
+                    ));
+                }
+                existing.timestamp
+            }
+            Err(e) => return Err(e),
+        };
         self.state.next_checkpoint += 1;
         self.state.last_checkpoint_secs = Some(timestamp);
         self.state.signed_size = body.size;

@@ -236,3 +236,66 @@ fn incremental_verification_hashes_only_new_files() {
     let third = audit(&*f.store, &verifier, None, load(), &full, &NoProgress).unwrap();
     assert_eq!(third.streams[0].stats.objects_hashed, 4);
 }
+
+/// A real local store that fails chosen `put_new` calls, before or after
+/// the write took effect (an outage, or a reply lost on the way back).
+struct Flaky {
+    inner: LocalStore,
+    calls: std::sync::atomic::AtomicUsize,
+    fail: Vec<(usize, bool)>,
+}
+
+impl logseal_store::object::ObjectStore for Flaky {
+    fn put_new(&self, key: &str, bytes: &[u8]) -> logseal_store::Result<()> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let outage = || logseal_store::Error::new(logseal_store::ErrorKind::Io, "store unavailable (test)");
+        match self.fail.iter().find(|(i, _)| *i == n) {
+            Some((_, false)) => Err(outage()),
+            Some((_, true)) => self.inner.put_new(key, bytes).and_then(|()| Err(outage())),
+            None => self.inner.put_new(key, bytes),
+        }
+    }
+    fn get(&self, key: &str) -> logseal_store::Result<Vec<u8>> {
+        self.inner.get(key)
+    }
+    fn open(&self, key: &str) -> logseal_store::Result<Box<dyn std::io::Read + Send>> {
+        self.inner.open(key)
+    }
+    fn local_copy(&self, key: &str) -> logseal_store::Result<logseal_store::object::LocalCopy> {
+        self.inner.local_copy(key)
+    }
+    fn list(&self, prefix: &str, after: Option<&str>) -> logseal_store::Result<Vec<logseal_store::object::ObjectMeta>> {
+        self.inner.list(prefix, after)
+    }
+    fn describe(&self) -> String {
+        "flaky test store".into()
+    }
+}
+
+#[test]
+fn storing_a_file_survives_failures_at_every_step() {
+    // put_new calls per file: 0 data, 1 manifest, 2 checkpoint.
+    for step in 0..3 {
+        for after_write in [false, true] {
+            let f = fixture();
+            let flaky = Arc::new(Flaky {
+                inner: (*f.store).clone(),
+                calls: Default::default(),
+                fail: vec![(step, after_write), (step + 1, after_write)],
+            });
+            let mut sealer =
+                StreamSealer::open(flaky.clone(), f.keys.clone(), f.signer.clone(), "web", options(), NOW).unwrap();
+            let mut file = sealer.begin_file(10).unwrap();
+            file.push(records(0, &lines(10))).unwrap();
+            let prepared = sealer.prepare_file(file, NOW).unwrap();
+            let mut attempts = 0;
+            while sealer.store_file(&prepared, NOW).is_err() {
+                attempts += 1;
+                assert!(attempts < 5, "step {step} after_write {after_write}: never succeeded");
+            }
+            assert!(attempts >= 1);
+            sealer.pause(NOW).unwrap();
+            assert_eq!(run(&f, true), vec![], "step {step} after_write {after_write}");
+        }
+    }
+}
