@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod shard;
 pub mod wal;
 
 pub use error::{Error, ErrorKind, Result};
