@@ -43,6 +43,9 @@ pub struct Config {
     /// Defaults of `logseal import`.
     #[serde(default)]
     pub import: ImportConfig,
+    /// The agent (`logseal agent`, `logseal up`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<logseal_ingest::config::AgentConfig>,
 }
 
 /// `[store]`.
@@ -190,6 +193,7 @@ impl Config {
             keys: KeysConfig::default(),
             sealing: SealingConfig::default(),
             import: ImportConfig::default(),
+            agent: None,
         }
     }
 
@@ -210,6 +214,9 @@ impl Config {
     /// Checks values that parse but cannot work.
     pub fn validate(&self) -> Result<()> {
         logseal_core::checkpoint::validate_name("deployment", &self.deployment)?;
+        if let Some(agent) = &self.agent {
+            agent.validate().map_err(|e| anyhow::anyhow!(e))?;
+        }
         let s = &self.sealing;
         if s.heartbeat_secs == 0 {
             bail!("sealing.heartbeat_secs must be at least 1");

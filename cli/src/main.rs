@@ -132,6 +132,26 @@ enum Command {
         #[arg(long)]
         seq: u64,
     },
+    /// Run the agent: TLS listeners, WAL, sealing (needs an [agent] section).
+    Agent {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Only check this config file (a logseal.toml) and its TLS files, then exit.
+        #[arg(long)]
+        check_config: Option<PathBuf>,
+        /// Log as JSON lines instead of text.
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Run logseal on its embedded default: local store and keys and a development CA
+    /// in the data directory (made on first start), agent on 127.0.0.1.
+    Up {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// On first start, let the system pick free ports (tests, or when 8443/9464 are taken).
+        #[arg(long)]
+        any_port: bool,
+    },
     /// Verify an evidence bundle offline with the log's public key.
     VerifyProof {
         /// The bundle (- for stdin).
@@ -255,6 +275,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             std::io::stdout().lock().write_all(&bundle)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Agent { dir, check_config, log_json } => {
+            if let Some(path) = check_config {
+                cmd::agent::check_config(&path)?;
+                println!("{}: ok", path.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            init_logging(log_json);
+            let data = DataDir::open(&dir.data_dir)?;
+            cmd::agent::run(&data, |_| {})?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Up { dir, any_port } => {
+            init_logging(false);
+            cmd::agent::up(&dir.data_dir, any_port)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::VerifyProof { proof, pubkey } => {
             let verifier = load_verifier(&pubkey)?;
             match cmd::prove::verify_proof(&proof, &verifier)? {
@@ -268,6 +304,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
+    }
+}
+
+/// Structured logs on stderr: text or JSON lines; `RUST_LOG` filters
+/// (default `info`).
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }
 

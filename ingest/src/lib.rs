@@ -3,8 +3,14 @@
 //! agent runtime. This crate never decrypts anything.
 #![forbid(unsafe_code)]
 
+pub mod agent;
+pub mod config;
 pub mod error;
+pub mod http;
+pub mod lines;
+pub mod ops;
 pub mod shard;
+pub mod tls;
 pub mod wal;
 
 pub use error::{Error, ErrorKind, Result};

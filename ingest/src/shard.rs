@@ -109,10 +109,10 @@ struct Submission {
 /// A running shard.
 pub struct Shard {
     stream: String,
-    submissions: Option<mpsc::Sender<Submission>>,
+    submissions: Mutex<Option<mpsc::Sender<Submission>>>,
     status: Arc<ShardStatus>,
-    wal_thread: Option<JoinHandle<()>>,
-    seal_thread: Option<JoinHandle<Result<()>>>,
+    wal_thread: Mutex<Option<JoinHandle<()>>>,
+    seal_thread: Mutex<Option<JoinHandle<Result<()>>>>,
 }
 
 impl std::fmt::Debug for Shard {
@@ -170,10 +170,10 @@ impl Shard {
         };
         Ok(Shard {
             stream: options.stream,
-            submissions: Some(submit_tx),
+            submissions: Mutex::new(Some(submit_tx)),
             status,
-            wal_thread: Some(wal_thread),
-            seal_thread: Some(seal_thread),
+            wal_thread: Mutex::new(Some(wal_thread)),
+            seal_thread: Mutex::new(Some(seal_thread)),
         })
     }
 
@@ -191,8 +191,8 @@ impl Shard {
     /// are durable.
     pub async fn submit(&self, records: Vec<Record>) -> Result<Receipt> {
         let (reply, receipt) = oneshot::channel();
-        let submissions =
-            self.submissions.as_ref().ok_or_else(|| Error::new(ErrorKind::ShuttingDown, "shutting down"))?;
+        let submissions = self.submissions.lock().expect("submissions lock").clone();
+        let submissions = submissions.ok_or_else(|| Error::new(ErrorKind::ShuttingDown, "shutting down"))?;
         submissions
             .send(Submission { records, reply })
             .await
@@ -200,14 +200,16 @@ impl Shard {
         receipt.await.map_err(|_| Error::new(ErrorKind::ShuttingDown, "the WAL thread stopped"))?
     }
 
-    /// Stops taking submissions, makes everything pending durable, seals
-    /// and stores it, writes a final checkpoint, and waits for both threads.
-    pub fn shutdown(mut self) -> Result<()> {
-        drop(self.submissions.take());
-        if let Some(t) = self.wal_thread.take() {
+    /// Stops taking submissions, makes everything already submitted
+    /// durable (and acknowledges it), seals and stores it, writes a final
+    /// checkpoint, and waits for both threads.
+    pub fn shutdown(&self) -> Result<()> {
+        drop(self.submissions.lock().expect("submissions lock").take());
+        if let Some(t) = self.wal_thread.lock().expect("thread lock").take() {
             t.join().map_err(|_| Error::new(ErrorKind::Io, "the WAL thread panicked"))?;
         }
-        match self.seal_thread.take() {
+        let seal_thread = self.seal_thread.lock().expect("thread lock").take();
+        match seal_thread {
             Some(t) => t.join().map_err(|_| Error::new(ErrorKind::Io, "the sealer thread panicked"))?,
             None => Ok(()),
         }

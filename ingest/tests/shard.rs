@@ -100,7 +100,6 @@ fn concurrent_submissions_are_sealed_exactly_once_in_order() {
         }
         all
     });
-    let shard = Arc::try_unwrap(shard).unwrap();
     shard.shutdown().unwrap();
     let mut seqs: Vec<u64> = receipts.iter().flat_map(|r| r.first_seq..=r.last_seq).collect();
     seqs.sort_unstable();

@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns parsed arguments into calls on
 //! the libraries and formats what comes back.
 
+pub mod agent;
 pub mod import;
 pub mod init;
 pub mod prove;

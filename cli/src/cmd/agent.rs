@@ -1,0 +1,165 @@
+//! `logseal agent` and `logseal up`: the agent on a data directory's
+//! `[agent]` configuration; `up` creates a development setup first (data
+//! directory, local keys, a development CA with server and client
+//! certificates) and prints commands that send a line.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use logseal_ingest::agent::{AgentParts, Bound};
+use logseal_ingest::config::{AgentConfig, FormatName, HttpConfig, OpsConfig, SealConfig, TlsConfig};
+use logseal_ingest::tls::DevPki;
+use logseal_store::keys::KeyProvider;
+use logseal_store::object::ObjectStore;
+
+use super::now_micros;
+use crate::config::{CONFIG_FILE, Config, DataDir};
+
+/// Checks a config file as the agent would use it, TLS files included.
+pub fn check_config(path: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let config = Config::parse(&text, path)?;
+    let agent = config
+        .agent
+        .as_ref()
+        .with_context(|| format!("{}: no [agent] section (see docs/CONFIG.md)", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let file = |p: &Path| if p.is_absolute() { p.to_owned() } else { base.join(p) };
+    logseal_ingest::tls::server_config(
+        &file(&agent.tls.cert),
+        &file(&agent.tls.key),
+        &file(&agent.tls.client_ca),
+        logseal_ingest::tls::ClientAuth::Required,
+        &[],
+    )?;
+    Ok(())
+}
+
+/// Runs the agent of `dir` until SIGINT or SIGTERM.
+pub fn run(dir: &DataDir, on_ready: impl FnOnce(&Bound)) -> Result<()> {
+    let agent = dir.config.agent.clone().with_context(|| {
+        format!(
+            "{}: no [agent] section; see docs/CONFIG.md, or run `logseal up` for a development setup",
+            dir.root.join(CONFIG_FILE).display()
+        )
+    })?;
+    let store: Arc<dyn ObjectStore> = dir.store()?;
+    let keys: Arc<dyn KeyProvider> = dir.keys();
+    // Fail at start, not at the first sealed file, when a key is unusable.
+    keys.index_key().context("the index key")?;
+    let parts = AgentParts {
+        store,
+        keys,
+        signer: dir.signer()?,
+        sealer: dir.sealer_options(),
+        base_dir: dir.root.clone(),
+        clock: now_micros,
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(logseal_ingest::agent::run(agent, parts, shutdown_signal(), on_ready))?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
+
+/// The `[agent]` section `up` writes: loopback listeners, the development
+/// PKI, small files sealed often.
+fn dev_agent(any_port: bool) -> AgentConfig {
+    let port = |p: u16| if any_port { 0 } else { p };
+    AgentConfig {
+        id: "up".into(),
+        shards: Some(1),
+        wal_dir: "wal".into(),
+        wal_budget_bytes: 256 << 20,
+        group_commit_ms: 2,
+        seal: SealConfig { max_records: 10_000, max_bytes: 64 << 20, max_age_secs: 10 },
+        tls: TlsConfig {
+            cert: "tls/server.pem".into(),
+            key: "tls/server-key.pem".into(),
+            client_ca: "tls/ca.pem".into(),
+        },
+        http: Some(HttpConfig {
+            listen: ([127, 0, 0, 1], port(8443)).into(),
+            allow: Vec::new(),
+            tokens: Vec::new(),
+            format: FormatName::Combined,
+            max_body_bytes: 16 << 20,
+        }),
+        syslog: None,
+        relp: None,
+        ops: Some(OpsConfig { listen: ([127, 0, 0, 1], port(9464)).into() }),
+        json_mapping: Default::default(),
+    }
+}
+
+/// `logseal up`: initializes `dir` on first start, then runs the agent.
+pub fn up(dir: &Path, any_port: bool) -> Result<()> {
+    if !dir.join(CONFIG_FILE).exists() {
+        let made = super::init::run(dir, None)?;
+        DevPki::create(&dir.join("tls"))?;
+        let path = dir.join(CONFIG_FILE);
+        let mut config = DataDir::open(dir)?.config;
+        config.agent = Some(dev_agent(any_port));
+        let text = format!(
+            "# logseal data directory made by `logseal up` (development: loopback only,\n# development certificates in tls/). Every key: docs/CONFIG.md.\n{}",
+            toml::to_string(&config).context("serializing config")?
+        );
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "logseal: initialized {} (public key {}: {})",
+            dir.display(),
+            made.public_key_path.display(),
+            made.vkey
+        );
+    }
+    let data = DataDir::open(dir)?;
+    if data.config.agent.is_none() {
+        bail!(
+            "{} has no [agent] section: add one (docs/CONFIG.md) or use a new directory for `logseal up`",
+            dir.join(CONFIG_FILE).display()
+        );
+    }
+    let tls = dir.join("tls");
+    run(&data, |bound| print_instructions(&tls, bound))
+}
+
+fn shell_path(p: &Path) -> String {
+    let text = p.display().to_string();
+    if text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b)) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+fn print_instructions(tls: &Path, bound: &Bound) {
+    let pki = DevPki::at(tls);
+    let abs = |p: &PathBuf| shell_path(&std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+    println!("logseal is running. Stop it with Ctrl-C: everything received is sealed before it exits.");
+    if let Some(http) = bound.http {
+        println!();
+        println!("Send a line over HTTPS (client certificate from the development CA):");
+        println!(
+            "curl --cacert {} --cert {} --key {} -H 'Content-Type: text/plain' --data-binary '127.0.0.1 - - [28/Nov/2026:10:00:00 +0000] \"GET /hello HTTP/1.1\" 200 5 \"-\" \"curl\"' https://localhost:{}/v1/logs",
+            abs(&pki.ca),
+            abs(&pki.client_cert),
+            abs(&pki.client_key),
+            http.port()
+        );
+    }
+    if let Some(ops) = bound.ops {
+        println!();
+        println!("Metrics: http://{ops}/metrics   health: http://{ops}/healthz");
+    }
+    println!();
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}

@@ -1,0 +1,232 @@
+//! The agent runtime: shards, listeners, the operations endpoint, and a
+//! graceful stop (stop accepting, seal and store everything pending,
+//! write final checkpoints, exit).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use logseal_core::Micros;
+use logseal_core::checkpoint::LogSigner;
+use logseal_core::parse::JsonMapping;
+use logseal_store::keys::KeyProvider;
+use logseal_store::object::ObjectStore;
+use logseal_store::sealer::{SealerOptions, StreamSealer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::AgentConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::shard::{SealPolicy, Shard, ShardOptions};
+use crate::tls::{self, ClientAuth};
+use crate::wal::WalOptions;
+
+/// What the agent seals with.
+pub struct AgentParts {
+    /// Where sealed files go.
+    pub store: Arc<dyn ObjectStore>,
+    /// The key provider.
+    pub keys: Arc<dyn KeyProvider>,
+    /// The checkpoint signing key.
+    pub signer: Arc<LogSigner>,
+    /// How files are written.
+    pub sealer: SealerOptions,
+    /// Relative paths of the config are relative to this directory.
+    pub base_dir: PathBuf,
+    /// The clock.
+    pub clock: fn() -> Micros,
+}
+
+/// Fires once when the agent starts stopping.
+#[derive(Clone)]
+pub struct Stopping(watch::Receiver<bool>);
+
+impl Stopping {
+    /// Waits until the agent stops.
+    pub async fn wait(&mut self) {
+        while !*self.0.borrow() {
+            if self.0.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// What listeners share.
+pub struct AgentContext {
+    shards: Vec<Shard>,
+    next: AtomicUsize,
+    stopping: AtomicBool,
+    /// JSON-lines field mapping.
+    pub json_mapping: JsonMapping,
+    /// The clock.
+    pub clock: fn() -> Micros,
+}
+
+impl AgentContext {
+    /// A shard that takes input now (round robin), or `None` when every
+    /// shard is applying backpressure.
+    pub fn pick_shard(&self) -> Option<&Shard> {
+        let n = self.shards.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..n).map(|i| &self.shards[(start + i) % n]).find(|s| !s.status().under_pressure())
+    }
+
+    /// Any shard, even one applying backpressure (stream listeners wait).
+    pub fn any_shard(&self) -> &Shard {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        &self.shards[start % self.shards.len()]
+    }
+
+    /// Whether the agent is stopping.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Whether every shard takes input.
+    pub fn ready(&self) -> bool {
+        !self.stopping() && self.shards.iter().all(|s| !s.status().under_pressure())
+    }
+
+    /// The shards.
+    pub fn shards(&self) -> &[Shard] {
+        &self.shards
+    }
+}
+
+/// Where the listeners are, once bound.
+#[derive(Debug, Clone, Default)]
+pub struct Bound {
+    /// HTTPS.
+    pub http: Option<std::net::SocketAddr>,
+    /// Syslog over TLS.
+    pub syslog: Option<std::net::SocketAddr>,
+    /// RELP over TLS.
+    pub relp: Option<std::net::SocketAddr>,
+    /// Operations (plain HTTP).
+    pub ops: Option<std::net::SocketAddr>,
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_owned() } else { base.join(p) }
+}
+
+async fn bind(what: &str, addr: std::net::SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        Error::new(
+            ErrorKind::Config,
+            format!("cannot listen for {what} on {addr}: {e} (is another process using the port?)"),
+        )
+    })
+}
+
+/// Runs the agent until `shutdown` completes, then stops gracefully.
+/// `on_ready` is called once every listener is bound.
+pub async fn run(
+    config: AgentConfig,
+    parts: AgentParts,
+    shutdown: impl std::future::Future<Output = ()>,
+    on_ready: impl FnOnce(&Bound),
+) -> Result<()> {
+    config.validate().map_err(|e| Error::new(ErrorKind::Config, e))?;
+    let metrics = crate::ops::install_metrics();
+    let shard_count = config.shards.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let runtime = tokio::runtime::Handle::current();
+    let mut shards = Vec::with_capacity(shard_count);
+    for i in 0..shard_count {
+        let stream = format!("{}-{i}", config.id);
+        let (store, keys, signer, options, clock) =
+            (parts.store.clone(), parts.keys.clone(), parts.signer.clone(), parts.sealer.clone(), parts.clock);
+        let stream_for_open = stream.clone();
+        let sealer = tokio::task::spawn_blocking(move || {
+            StreamSealer::open(store, keys, signer, &stream_for_open, options, clock())
+        })
+        .await
+        .map_err(|_| Error::new(ErrorKind::Store, "opening a stream panicked"))??;
+        let options = ShardOptions {
+            wal_dir: resolve(&parts.base_dir, &config.wal_dir).join(&stream),
+            stream,
+            wal: WalOptions::default(),
+            group_commit: Duration::from_millis(config.group_commit_ms),
+            max_group_bytes: 8 << 20,
+            wal_budget_bytes: config.wal_budget_bytes,
+            seal: SealPolicy {
+                max_records: config.seal.max_records,
+                max_bytes: config.seal.max_bytes,
+                max_age: Duration::from_secs(config.seal.max_age_secs),
+            },
+            queue: 1024,
+        };
+        let runtime = runtime.clone();
+        let clock = parts.clock;
+        shards.push(
+            tokio::task::spawn_blocking(move || Shard::start(runtime, sealer, options, clock))
+                .await
+                .map_err(|_| Error::new(ErrorKind::Io, "starting a shard panicked"))??,
+        );
+    }
+    let ctx = Arc::new(AgentContext {
+        shards,
+        next: AtomicUsize::new(0),
+        stopping: AtomicBool::new(false),
+        json_mapping: config.json_mapping.clone(),
+        clock: parts.clock,
+    });
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopping = Stopping(stop_rx);
+    let tls_files = |auth, alpn: &[&[u8]]| {
+        tls::server_config(
+            &resolve(&parts.base_dir, &config.tls.cert),
+            &resolve(&parts.base_dir, &config.tls.key),
+            &resolve(&parts.base_dir, &config.tls.client_ca),
+            auth,
+            alpn,
+        )
+    };
+    let mut bound = Bound::default();
+    let mut tasks = Vec::new();
+    if let Some(http) = &config.http {
+        let auth = if http.tokens.is_empty() { ClientAuth::Required } else { ClientAuth::Optional };
+        let acceptor = TlsAcceptor::from(tls_files(auth, &[b"h2", b"http/1.1"])?);
+        let listener = bind("HTTPS", http.listen).await?;
+        bound.http = listener.local_addr().ok();
+        tasks.push(tokio::spawn(crate::http::serve(
+            listener,
+            acceptor,
+            Arc::new(http.clone()),
+            Arc::clone(&ctx),
+            stopping.clone(),
+        )));
+    }
+    if let Some(ops) = &config.ops {
+        let listener = bind("the operations endpoint", ops.listen).await?;
+        bound.ops = listener.local_addr().ok();
+        tasks.push(tokio::spawn(crate::ops::serve(listener, metrics, Arc::clone(&ctx), stopping.clone())));
+    }
+    tracing::info!(?bound, shards = shard_count, "agent ready");
+    on_ready(&bound);
+
+    shutdown.await;
+    tracing::info!("stopping: no new input; sealing everything pending");
+    ctx.stopping.store(true, Ordering::Relaxed);
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    // Requests already submitted are made durable and acknowledged by the
+    // shards' WAL threads before they stop; then everything is sealed.
+    tokio::task::spawn_blocking(move || {
+        for shard in ctx.shards() {
+            if let Err(e) = shard.shutdown() {
+                tracing::error!(stream = %shard.stream(), error = %e, "stopping the stream failed; its records stay in the WAL for the next start");
+            }
+        }
+    })
+    .await
+    .map_err(|_| Error::new(ErrorKind::Io, "stopping panicked"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
