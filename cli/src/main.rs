@@ -283,7 +283,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             init_logging(log_json);
             let data = DataDir::open(&dir.data_dir)?;
-            cmd::agent::run(&data, |_| {})?;
+            cmd::agent::run(&data, cmd::agent::print_listening)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Up { dir, any_port } => {

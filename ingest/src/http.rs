@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
@@ -130,13 +130,30 @@ async fn handle(
     identity: Option<&str>,
     peer: SocketAddr,
 ) -> Reply {
-    if req.uri().path() != "/v1/logs" {
+    if req.method() != Method::POST {
+        return json_error(StatusCode::METHOD_NOT_ALLOWED, "use POST /v1/logs");
+    }
+    let auth = authenticate(&req, config, identity);
+    let path_ok = req.uri().path() == "/v1/logs";
+    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let encoding =
+        req.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity").to_ascii_lowercase();
+    // The body is read (or drained) before any answer: answering an HTTP/1.1
+    // client mid-upload resets its connection and it never sees the answer.
+    let body = match read_body(req.into_body(), config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("body larger than {} bytes", config.max_body_bytes),
+            );
+        }
+        Err(BodyError::Read(e)) => return json_error(StatusCode::BAD_REQUEST, &format!("reading the body: {e}")),
+    };
+    if !path_ok {
         return json_error(StatusCode::NOT_FOUND, "the only path is /v1/logs");
     }
-    if req.method() != Method::POST {
-        return json_error(StatusCode::METHOD_NOT_ALLOWED, "use POST");
-    }
-    let source = match authenticate(&req, config, identity) {
+    let source = match auth {
         Ok(s) => s,
         Err((status, why)) => {
             tracing::info!(%peer, %why, "HTTPS: refused a client");
@@ -149,25 +166,12 @@ async fn handle(
     let Some(shard) = ctx.pick_shard() else {
         return busy("every stream is applying backpressure (WAL budget or store failures)");
     };
-    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let format = if content_type.starts_with("application/x-ndjson") || content_type.starts_with("application/json") {
         LineFormat::Json
     } else if content_type.starts_with("text/plain") || content_type.is_empty() {
         config.format.into()
     } else {
         return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "use application/x-ndjson or text/plain");
-    };
-    let encoding =
-        req.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity").to_ascii_lowercase();
-    let body = match Limited::new(req.into_body(), config.max_body_bytes).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            return json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("body larger than {} bytes", config.max_body_bytes),
-            );
-        }
-        Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("reading the body: {e}")),
     };
     let max = config.max_body_bytes;
     let mapping = ctx.json_mapping.clone();
@@ -203,6 +207,31 @@ async fn handle(
         }
         Err(e) => busy(&format!("not durable, send again: {e}")),
     }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(String),
+}
+
+/// Reads a body of at most `max` bytes; a larger one is drained (up to a
+/// bound) so that the client can read the 413 that follows.
+async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
+    let drain_limit = max.saturating_mul(4).max(1 << 20);
+    let mut buf = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            total = total.saturating_add(data.len());
+            if total <= max {
+                buf.extend_from_slice(&data);
+            } else if total > drain_limit {
+                return Err(BodyError::TooLarge);
+            }
+        }
+    }
+    if total > max { Err(BodyError::TooLarge) } else { Ok(Bytes::from(buf)) }
 }
 
 fn busy(why: &str) -> Reply {

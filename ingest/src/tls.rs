@@ -159,6 +159,26 @@ impl DevPki {
         write_private(&pki.client_key, &client_key)?;
         Ok(pki)
     }
+
+    /// Issues another client certificate for `name` with this PKI's CA:
+    /// (certificate PEM, key PEM).
+    pub fn issue_client(&self, name: &str) -> Result<(String, String)> {
+        let pem = fs::read_to_string(&self.ca_key)
+            .map_err(|e| Error::io(format!("reading {}", self.ca_key.display()), &e))?;
+        let key = KeyPair::from_pem(&pem).map_err(|e| tls_err(format!("CA key {}: {e}", self.ca_key.display())))?;
+        client_certificate(&Issuer::new(ca_params()?, key), name)
+    }
+}
+
+/// The development CA's parameters (the same every time, so that a CA key
+/// on disk can issue more certificates).
+fn ca_params() -> Result<CertificateParams> {
+    let mut params =
+        CertificateParams::new(Vec::<String>::new()).map_err(|e| tls_err(format!("CA parameters: {e}")))?;
+    params.distinguished_name.push(DnType::CommonName, "logseal development CA");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    Ok(params)
 }
 
 /// A client certificate for `name` issued by `issuer`: (cert PEM, key PEM).

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `logseal` binary against real stores on
 //! disk. One test binary; one module per area.
 
+mod agent;
 mod bad_input;
 mod common;
 mod import;

@@ -36,6 +36,20 @@ pub fn check_config(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The line `logseal agent` prints on stdout once every listener is bound
+/// (for operators and scripts: ports chosen by the system show here).
+pub fn print_listening(bound: &Bound) {
+    let mut parts = Vec::new();
+    for (name, addr) in [("https", bound.http), ("syslog", bound.syslog), ("relp", bound.relp), ("ops", bound.ops)] {
+        if let Some(addr) = addr {
+            parts.push(format!("{name}={addr}"));
+        }
+    }
+    println!("listening {}", parts.join(" "));
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}
+
 /// Runs the agent of `dir` until SIGINT or SIGTERM.
 pub fn run(dir: &DataDir, on_ready: impl FnOnce(&Bound)) -> Result<()> {
     let agent = dir.config.agent.clone().with_context(|| {

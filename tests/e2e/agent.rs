@@ -1,0 +1,401 @@
+//! The agent as a real process, with real clients: curl over HTTPS with
+//! client certificates.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::Env;
+
+/// A running `logseal agent`, stopped (and killed if need be) on drop.
+pub struct Agent {
+    pub child: Child,
+    pub https: Option<String>,
+    pub ops: Option<String>,
+    pub tls: PathBuf,
+}
+
+impl Agent {
+    /// Writes a development PKI and an `[agent]` section with `extra` TOML
+    /// lines into `env`'s data directory, then starts the agent.
+    pub fn start(env: &Env, http_extra: &str) -> Agent {
+        let tls = env.data.join("tls");
+        if !tls.join("ca.pem").exists() {
+            logseal_ingest::tls::DevPki::create(&tls).unwrap();
+        }
+        let config = env.data.join("logseal.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        if !text.contains("[agent]") {
+            text.push_str(&format!(
+                concat!(
+                    "\n[agent]\nid = \"t\"\nshards = 2\n",
+                    "[agent.seal]\nmax_records = 500\nmax_age_secs = 2\n",
+                    "[agent.tls]\ncert = \"tls/server.pem\"\nkey = \"tls/server-key.pem\"\nclient_ca = \"tls/ca.pem\"\n",
+                    "[agent.http]\nlisten = \"127.0.0.1:0\"\n{}\n",
+                    "[agent.ops]\nlisten = \"127.0.0.1:0\"\n"
+                ),
+                http_extra
+            ));
+            std::fs::write(&config, text).unwrap();
+        }
+        Agent::spawn(&env.data, tls)
+    }
+
+    /// Starts `logseal agent` on an already configured data directory.
+    pub fn spawn(data: &Path, tls: PathBuf) -> Agent {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_logseal"))
+            .args(["agent", "--data-dir", data.to_str().unwrap()])
+            .env_remove("LOGSEAL_FAKE_NOW")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the agent");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("agent: {line}");
+            }
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).expect("the agent prints its listening line");
+        assert!(line.starts_with("listening "), "{line}");
+        let field =
+            |name: &str| line.split_whitespace().find_map(|p| p.strip_prefix(&format!("{name}="))).map(str::to_owned);
+        Agent { https: field("https"), ops: field("ops"), child, tls }
+    }
+
+    /// The HTTPS URL of `/v1/logs` (by name, to match the certificate).
+    pub fn logs_url(&self) -> String {
+        let port = self.https.as_ref().unwrap().rsplit(':').next().unwrap().to_owned();
+        format!("https://localhost:{port}/v1/logs")
+    }
+
+    /// curl with the CA, and with `cert`/`key` as client identity if given.
+    pub fn curl(&self, client: Option<(&Path, &Path)>, args: &[&str]) -> (u16, String) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "--max-time", "30", "-o", "-", "-w", "\n%{http_code}", "--cacert"])
+            .arg(self.tls.join("ca.pem"));
+        if let Some((cert, key)) = client {
+            cmd.arg("--cert").arg(cert).arg("--key").arg(key);
+        }
+        let out = cmd.args(args).output().expect("run curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (code.trim().parse().unwrap_or(0), body.to_owned())
+    }
+
+    /// The development client certificate.
+    pub fn client(&self) -> (PathBuf, PathBuf) {
+        (self.tls.join("client.pem"), self.tls.join("client-key.pem"))
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "agent exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "the agent did not stop within 60 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL: a crash.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+const LINE: &str = r#"192.0.2.7 - - [28/Nov/2026:10:00:00 +0000] "GET /hello HTTP/1.1" 200 5 "-" "curl/8""#;
+
+#[test]
+fn curl_posts_lines_and_ndjson_and_gets_receipts() {
+    let env = Env::new();
+    let agent = Agent::start(&env, "");
+    let (cert, key) = agent.client();
+    let client = Some((cert.as_path(), key.as_path()));
+    let (code, body) =
+        agent.curl(client, &["-H", "Content-Type: text/plain", "--data-binary", LINE, &agent.logs_url()]);
+    assert_eq!(code, 200, "{body}");
+    let receipt: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(receipt["accepted"], 1);
+    assert_eq!(receipt["first_seq"], receipt["last_seq"]);
+    let ndjson = concat!(
+        r#"{"remote_addr":"2001:db8::1","request":"GET /a?b HTTP/2.0","status":"200","http_user_agent":"x"}"#,
+        "\n",
+        "not json but kept\n",
+        r#"{"remote_addr":"198.51.100.1","request":"POST /api HTTP/1.1","status":201}"#,
+        "\n"
+    );
+    let (code, body) = agent.curl(
+        client,
+        &["--http2", "-H", "Content-Type: application/x-ndjson", "--data-binary", ndjson, &agent.logs_url()],
+    );
+    assert_eq!(code, 200, "{body}");
+    let receipt: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(receipt["accepted"], 3);
+    // gzip-compressed body.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, format!("{LINE}\n{LINE}\n").as_bytes()).unwrap();
+    let path = env.tmp.path().join("body.gz");
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    let data = format!("@{}", path.display());
+    let (code, body) = agent.curl(
+        client,
+        &["-H", "Content-Type: text/plain", "-H", "Content-Encoding: gzip", "--data-binary", &data, &agent.logs_url()],
+    );
+    assert_eq!(
+        (code, serde_json::from_str::<serde_json::Value>(&body).unwrap()["accepted"].as_u64()),
+        (200, Some(2)),
+        "{body}"
+    );
+    agent.stop();
+    let report = verify_now(&env);
+    let records: u64 =
+        report["streams"].as_array().unwrap().iter().map(|s| s["stats"]["records"].as_u64().unwrap()).sum();
+    assert_eq!(records, 6);
+}
+
+/// `verify --deep` at the real time (the agent seals with the real clock);
+/// asserts it is intact.
+pub fn verify_now(env: &Env) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_logseal"))
+        .args(["verify", "--data-dir", env.dir(), "--deep", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    report
+}
+
+#[test]
+fn clients_without_a_valid_identity_are_refused() {
+    let env = Env::new();
+    let agent = Agent::start(&env, "allow = [\"client-1.logseal.local\"]");
+    let url = agent.logs_url();
+    let post = ["-H", "Content-Type: text/plain", "--data-binary", LINE];
+    // No client certificate: the TLS handshake is refused.
+    let (code, _) = agent.curl(None, &[&post[..], &[url.as_str()]].concat());
+    assert_eq!(code, 0, "no certificate must not get an HTTP answer");
+    // A certificate from another CA.
+    let other = env.tmp.path().join("other");
+    logseal_ingest::tls::DevPki::create(&other).unwrap();
+    let pki = logseal_ingest::tls::DevPki::at(&other);
+    let (code, _) = agent.curl(Some((&pki.client_cert, &pki.client_key)), &[&post[..], &[url.as_str()]].concat());
+    assert_eq!(code, 0, "a certificate from another CA must be refused in the handshake");
+    // A certificate from the right CA whose identity is not on the allowlist.
+    let (cert, key) = logseal_ingest::tls::DevPki::at(&agent.tls).issue_client("intruder.example").unwrap();
+    let (cert_path, key_path) = (env.tmp.path().join("i.pem"), env.tmp.path().join("i-key.pem"));
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
+    let (code, body) = agent.curl(Some((&cert_path, &key_path)), &[&post[..], &[url.as_str()]].concat());
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("intruder.example"), "{body}");
+    // The allowed client still works.
+    let (cert, key) = agent.client();
+    let (code, _) = agent.curl(Some((&cert, &key)), &[&post[..], &[url.as_str()]].concat());
+    assert_eq!(code, 200);
+    agent.stop();
+}
+
+#[test]
+fn bad_requests_get_clear_answers_and_nothing_is_sealed_from_them() {
+    let env = Env::new();
+    let agent = Agent::start(&env, "max_body_bytes = 1000");
+    let (cert, key) = agent.client();
+    let client = Some((cert.as_path(), key.as_path()));
+    let url = agent.logs_url();
+    let big = "x".repeat(2000);
+    let cases: Vec<(Vec<&str>, u16, &str)> = vec![
+        (vec!["-H", "Content-Type: text/plain", "--data-binary", &big], 413, "larger than 1000"),
+        (vec!["-H", "Content-Type: application/x-ndjson", "--data-binary", "hello\nworld"], 400, "line 1 is not JSON"),
+        (vec!["-H", "Content-Type: image/png", "--data-binary", "x"], 415, "x-ndjson"),
+        (
+            vec!["-H", "Content-Type: text/plain", "-H", "Content-Encoding: br", "--data-binary", "x"],
+            415,
+            "gzip or zstd",
+        ),
+        (
+            vec!["-H", "Content-Type: text/plain", "-H", "Content-Encoding: gzip", "--data-binary", "not gzip"],
+            400,
+            "gzip",
+        ),
+        (vec!["-X", "GET"], 405, "POST /v1/logs"),
+    ];
+    for (args, status, needle) in cases {
+        let (code, body) = agent.curl(client, &[&args[..], &[url.as_str()]].concat());
+        assert_eq!(code, status, "{args:?}: {body}");
+        assert!(body.contains(needle), "{args:?}: {body}");
+    }
+    let (code, body) = agent.curl(client, &["--data-binary", "x", &url.replace("/v1/logs", "/other")]);
+    assert_eq!(code, 404, "{body}");
+    agent.stop();
+    assert!(env.objects("t-0", "data").is_empty() && env.objects("t-1", "data").is_empty());
+}
+
+/// Reads every record of every stream of the data directory (decrypted,
+/// `raw` restored), by stream.
+pub fn stored_lines(env: &Env) -> std::collections::BTreeMap<String, Vec<(u64, Vec<u8>)>> {
+    use logseal_store::keys::local::LocalKeys;
+    use logseal_store::keys::pme::PmeKeys;
+    use logseal_store::sealed::read::SealedFileReader;
+    let pme = PmeKeys::new(std::sync::Arc::new(LocalKeys::open(env.data.join("keys"))));
+    let mut out = std::collections::BTreeMap::new();
+    let v1 = env.store().join("v1");
+    for stream in std::fs::read_dir(&v1)
+        .map(|d| d.map(|e| e.unwrap().file_name().into_string().unwrap()).collect())
+        .unwrap_or_else(|_| Vec::<String>::new())
+    {
+        let mut rows = Vec::new();
+        for file in env.objects(&stream, "data") {
+            let mut reader = SealedFileReader::open(&file, pme.decryption().unwrap()).unwrap();
+            while let Some(batch) = reader.next_rows() {
+                for mut row in batch.unwrap() {
+                    assert!(logseal_core::render::restore_raw(&mut row.record, row.raw_stored));
+                    rows.push((row.record.seq, row.record.raw));
+                }
+            }
+        }
+        out.insert(stream, rows);
+    }
+    out
+}
+
+#[test]
+fn metrics_and_health_endpoints() {
+    let env = Env::new();
+    let agent = Agent::start(&env, "");
+    let (cert, key) = agent.client();
+    let (code, _) =
+        agent.curl(Some((&cert, &key)), &["-H", "Content-Type: text/plain", "--data-binary", LINE, &agent.logs_url()]);
+    assert_eq!(code, 200);
+    let ops = agent.ops.clone().unwrap();
+    let get = |path: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "-w", "\n%{http_code}", &format!("http://{ops}{path}")])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(get("/healthz").ends_with("200"));
+    assert!(get("/readyz").ends_with("200"));
+    let metrics = get("/metrics");
+    for needle in [
+        "logseal_records_in_total{source=\"client-1.logseal.local\"} 1",
+        "logseal_bytes_in_total{source=\"client-1.logseal.local\"}",
+        "logseal_wal_bytes{stream=\"t-0\"}",
+        "logseal_ack_seconds",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from:\n{metrics}");
+    }
+    agent.stop();
+}
+
+/// Under load, the agent is killed with SIGKILL at random moments, 20
+/// times; every acknowledged record ends up in the store exactly once, in
+/// order, and the store verifies clean.
+#[test]
+fn killed_twenty_times_under_load_loses_no_acknowledged_record() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    let env = Env::new();
+    let mut agent = Agent::start(&env, "");
+    let (cert, key) = agent.client();
+    let url = Arc::new(Mutex::new(agent.logs_url()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let next_batch = Arc::new(AtomicU64::new(0));
+    let acked = Arc::new(Mutex::new(Vec::<(String, u64, u64, Vec<String>)>::new()));
+    let ca = agent.tls.join("ca.pem");
+    let mut loaders = Vec::new();
+    for _ in 0..3 {
+        let (url, stop, next_batch, acked, cert, key, ca) =
+            (url.clone(), stop.clone(), next_batch.clone(), acked.clone(), cert.clone(), key.clone(), ca.clone());
+        loaders.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let batch = next_batch.fetch_add(1, Ordering::Relaxed);
+                let lines: Vec<String> = (0..50)
+                    .map(|i| format!("192.0.2.{} - - [28/Nov/2026:10:00:00 +0000] \"GET /b{batch}/l{i} HTTP/1.1\" 200 {i} \"-\" \"load\"", i % 250))
+                    .collect();
+                let body = lines.join("\n");
+                let target = url.lock().unwrap().clone();
+                let out = Command::new("curl")
+                    .args(["-sS", "--max-time", "10", "-H", "Content-Type: text/plain", "--data-binary", &body, "--cacert"])
+                    .arg(&ca)
+                    .arg("--cert")
+                    .arg(&cert)
+                    .arg("--key")
+                    .arg(&key)
+                    .args(["-w", "\n%{http_code}", &target])
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                if let Some((json, "200")) = text.rsplit_once('\n') {
+                    let r: serde_json::Value = serde_json::from_str(json).unwrap();
+                    let stream = r["stream"].as_str().unwrap().to_owned();
+                    acked.lock().unwrap().push((stream, r["first_seq"].as_u64().unwrap(), r["last_seq"].as_u64().unwrap(), lines));
+                }
+            }
+        }));
+    }
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    for kill in 0..20 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        std::thread::sleep(Duration::from_millis(150 + rng % 600));
+        let before = acked.lock().unwrap().len();
+        agent.kill();
+        agent = Agent::spawn(&env.data, env.data.join("tls"));
+        *url.lock().unwrap() = agent.logs_url();
+        eprintln!("kill {kill}: {before} batches acknowledged so far");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    for l in loaders {
+        l.join().unwrap();
+    }
+    agent.stop();
+
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 40, "the load produced {} acknowledged batches", acked.len());
+    verify_now(&env);
+    let stored = stored_lines(&env);
+    // Sequence numbers in each stream are 0..n with no gap or repeat.
+    let mut seen = std::collections::HashSet::new();
+    for (stream, rows) in &stored {
+        for (i, (seq, raw)) in rows.iter().enumerate() {
+            assert_eq!(*seq, i as u64, "stream {stream}: seqs are contiguous");
+            assert!(seen.insert(raw.clone()), "a line is stored twice: {}", String::from_utf8_lossy(raw));
+        }
+    }
+    // Every acknowledged batch is there, exactly at its receipt's seqs, in order.
+    for (stream, first, last, lines) in &acked {
+        let rows = &stored[stream];
+        assert_eq!(last - first + 1, lines.len() as u64);
+        for (offset, line) in lines.iter().enumerate() {
+            let (seq, raw) = &rows[(first + offset as u64) as usize];
+            assert_eq!((*seq, raw.as_slice()), (first + offset as u64, line.as_bytes()), "stream {stream}");
+        }
+    }
+}
