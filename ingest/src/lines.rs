@@ -19,8 +19,7 @@ pub fn record(line: &[u8], format: LineFormat, mapping: &JsonMapping, source: &s
 /// The lines of a body: split on `\n`; a final line without one counts; a
 /// body ending in `\n` has no empty last line.
 pub fn split(body: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let body = body.strip_suffix(b"\n").unwrap_or(body);
-    let mut parts = (!body.is_empty()).then(|| body.split(|b| *b == b'\n'));
+    let mut parts = (!body.is_empty()).then(|| body.strip_suffix(b"\n").unwrap_or(body).split(|b| *b == b'\n'));
     std::iter::from_fn(move || parts.as_mut()?.next())
 }
 
