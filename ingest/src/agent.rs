@@ -59,13 +59,31 @@ pub struct AgentContext {
     shards: Vec<Shard>,
     next: AtomicUsize,
     stopping: AtomicBool,
+    connections: AtomicUsize,
     /// JSON-lines field mapping.
     pub json_mapping: JsonMapping,
     /// The clock.
     pub clock: fn() -> Micros,
 }
 
+/// Counts a connection as open while it lives.
+pub struct ConnectionGuard(Arc<AgentContext>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl AgentContext {
+    /// Registers an open connection; the agent waits for open connections
+    /// to hand in what they read before it closes the streams.
+    pub fn connection(self: &Arc<Self>) -> ConnectionGuard {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("logseal_connections").set(self.connections.load(Ordering::Relaxed) as f64);
+        ConnectionGuard(Arc::clone(self))
+    }
+
     /// A shard that takes input now (round robin), or `None` when every
     /// shard is applying backpressure.
     pub fn pick_shard(&self) -> Option<&Shard> {
@@ -171,6 +189,7 @@ pub async fn run(
         shards,
         next: AtomicUsize::new(0),
         stopping: AtomicBool::new(false),
+        connections: AtomicUsize::new(0),
         json_mapping: config.json_mapping.clone(),
         clock: parts.clock,
     });
@@ -201,6 +220,28 @@ pub async fn run(
             stopping.clone(),
         )));
     }
+    if let Some(syslog) = &config.syslog {
+        let acceptor = TlsAcceptor::from(tls_files(ClientAuth::Required, &[])?);
+        let listener = bind("syslog over TLS", syslog.listen).await?;
+        bound.syslog = listener.local_addr().ok();
+        let settings = Arc::new(crate::syslog::StreamListener {
+            allow: syslog.allow.clone(),
+            format: syslog.format.into(),
+            max_frame_bytes: syslog.max_frame_bytes,
+            idle_timeout: Duration::from_secs(syslog.idle_timeout_secs),
+        });
+        let ctx_for = Arc::clone(&ctx);
+        tasks.push(tokio::spawn(crate::syslog::accept_loop(
+            listener,
+            acceptor,
+            "syslog",
+            Arc::clone(&ctx),
+            stopping.clone(),
+            move |tls, peer, identity, stop| {
+                crate::syslog::connection(tls, peer, identity, Arc::clone(&settings), Arc::clone(&ctx_for), stop)
+            },
+        )));
+    }
     if let Some(ops) = &config.ops {
         let listener = bind("the operations endpoint", ops.listen).await?;
         bound.ops = listener.local_addr().ok();
@@ -215,6 +256,14 @@ pub async fn run(
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;
+    }
+    // Connections hand in what they have read (syslog has no
+    // acknowledgement: what was read must be sealed).
+    for _ in 0..300 {
+        if ctx.connections.load(Ordering::Relaxed) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Requests already submitted are made durable and acknowledged by the
     // shards' WAL threads before they stop; then everything is sealed.

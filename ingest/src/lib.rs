@@ -10,6 +10,8 @@ pub mod http;
 pub mod lines;
 pub mod ops;
 pub mod shard;
+pub mod syslog;
+pub mod syslog_msg;
 pub mod tls;
 pub mod wal;
 

@@ -190,6 +190,15 @@ impl Shard {
     /// Submits records (their `seq` is assigned here) and waits until they
     /// are durable.
     pub async fn submit(&self, records: Vec<Record>) -> Result<Receipt> {
+        let receipt = self.enqueue(records).await?;
+        receipt.await.map_err(|_| Error::new(ErrorKind::ShuttingDown, "the WAL thread stopped"))?
+    }
+
+    /// Queues records (waiting while the queue is full: backpressure) and
+    /// returns the receiver of their receipt, so that a connection can read
+    /// on while earlier records become durable. Records queued from one
+    /// task keep their order.
+    pub async fn enqueue(&self, records: Vec<Record>) -> Result<oneshot::Receiver<Result<Receipt>>> {
         let (reply, receipt) = oneshot::channel();
         let submissions = self.submissions.lock().expect("submissions lock").clone();
         let submissions = submissions.ok_or_else(|| Error::new(ErrorKind::ShuttingDown, "shutting down"))?;
@@ -197,7 +206,7 @@ impl Shard {
             .send(Submission { records, reply })
             .await
             .map_err(|_| Error::new(ErrorKind::ShuttingDown, "shutting down"))?;
-        receipt.await.map_err(|_| Error::new(ErrorKind::ShuttingDown, "the WAL thread stopped"))?
+        Ok(receipt)
     }
 
     /// Stops taking submissions, makes everything already submitted

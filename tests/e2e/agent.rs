@@ -12,6 +12,7 @@ use crate::common::Env;
 pub struct Agent {
     pub child: Child,
     pub https: Option<String>,
+    pub syslog: Option<String>,
     pub ops: Option<String>,
     pub tls: PathBuf,
 }
@@ -33,6 +34,7 @@ impl Agent {
                     "[agent.seal]\nmax_records = 500\nmax_age_secs = 2\n",
                     "[agent.tls]\ncert = \"tls/server.pem\"\nkey = \"tls/server-key.pem\"\nclient_ca = \"tls/ca.pem\"\n",
                     "[agent.http]\nlisten = \"127.0.0.1:0\"\n{}\n",
+                    "[agent.syslog]\nlisten = \"127.0.0.1:0\"\nmax_frame_bytes = 100000\nidle_timeout_secs = 5\n",
                     "[agent.ops]\nlisten = \"127.0.0.1:0\"\n"
                 ),
                 http_extra
@@ -69,7 +71,7 @@ impl Agent {
         assert!(line.starts_with("listening "), "{line}");
         let field =
             |name: &str| line.split_whitespace().find_map(|p| p.strip_prefix(&format!("{name}="))).map(str::to_owned);
-        Agent { https: field("https"), ops: field("ops"), child, tls }
+        Agent { https: field("https"), syslog: field("syslog"), ops: field("ops"), child, tls }
     }
 
     /// The HTTPS URL of `/v1/logs` (by name, to match the certificate).
@@ -252,6 +254,28 @@ fn bad_requests_get_clear_answers_and_nothing_is_sealed_from_them() {
     assert_eq!(code, 404, "{body}");
     agent.stop();
     assert!(env.objects("t-0", "data").is_empty() && env.objects("t-1", "data").is_empty());
+}
+
+/// Every record of every stream, decrypted, `raw` restored.
+pub fn stored_records(env: &Env) -> Vec<logseal_core::Record> {
+    use logseal_store::keys::local::LocalKeys;
+    use logseal_store::keys::pme::PmeKeys;
+    use logseal_store::sealed::read::SealedFileReader;
+    let pme = PmeKeys::new(std::sync::Arc::new(LocalKeys::open(env.data.join("keys"))));
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(env.store().join("v1")).into_iter().flatten() {
+        let stream = entry.unwrap().file_name().into_string().unwrap();
+        for file in env.objects(&stream, "data") {
+            let mut reader = SealedFileReader::open(&file, pme.decryption().unwrap()).unwrap();
+            while let Some(batch) = reader.next_rows() {
+                for mut row in batch.unwrap() {
+                    assert!(logseal_core::render::restore_raw(&mut row.record, row.raw_stored));
+                    out.push(row.record);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Reads every record of every stream of the data directory (decrypted,

@@ -7,4 +7,5 @@ mod common;
 mod import;
 mod interop;
 mod proofs;
+mod rsyslog;
 mod tamper;
