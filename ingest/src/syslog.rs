@@ -110,7 +110,7 @@ pub async fn connection<S: AsyncRead + Unpin>(
     let mut batch: Vec<Record> = Vec::new();
     let mut frame = Vec::new();
     let octet_counted = match tokio::time::timeout(listener.idle_timeout, reader.fill_buf()).await {
-        Ok(Ok(buf)) if buf.is_empty() => return,
+        Ok(Ok([])) => return,
         Ok(Ok(buf)) => buf[0].is_ascii_digit(),
         Ok(Err(e)) => {
             tracing::info!(%peer, %identity, error = %e, "syslog: read failed; connection closed");
@@ -134,10 +134,9 @@ pub async fn connection<S: AsyncRead + Unpin>(
             Ok(Ok(true)) => {
                 batch.push(frame_record(&frame, &listener, &identity, &ctx));
                 // Flush when nothing more is buffered, or the batch is big.
-                if reader.buffer().is_empty() || batch.len() >= 4096 {
-                    if !flush(shard, &mut batch, &mut in_flight, &identity).await {
-                        break;
-                    }
+                let flush_now = reader.buffer().is_empty() || batch.len() >= 4096;
+                if flush_now && !flush(shard, &mut batch, &mut in_flight, &identity).await {
+                    break;
                 }
             }
             Ok(Ok(false)) => break,
@@ -240,7 +239,9 @@ async fn read_frame<R: AsyncRead + Unpin>(
                 // Some senders put a newline after each frame.
                 b'\n' | b'\r' if digits == 0 => {}
                 other => {
-                    return Err(format!("octet-counted framing broken: byte 0x{other:02x} where a length was expected"));
+                    return Err(format!(
+                        "octet-counted framing broken: byte 0x{other:02x} where a length was expected"
+                    ));
                 }
             }
         }
