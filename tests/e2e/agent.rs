@@ -423,3 +423,47 @@ fn killed_twenty_times_under_load_loses_no_acknowledged_record() {
         }
     }
 }
+
+/// `logseal up` on a fresh directory: prints a `curl` line that, pasted
+/// into a shell, sends a line and gets a receipt; Ctrl-C (SIGINT) seals it.
+#[test]
+fn up_prints_a_curl_command_that_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("logseal-data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logseal"))
+        .args(["up", "--any-port", "--data-dir", data.to_str().unwrap()])
+        .env_remove("LOGSEAL_FAKE_NOW")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
+    let curl = loop {
+        let line = lines.next().expect("up printed a curl line").unwrap();
+        printed.push(line.clone());
+        if line.starts_with("curl ") {
+            break line;
+        }
+    };
+    let rsyslog_seen = loop {
+        let line = lines.next().expect("more output").unwrap();
+        printed.push(line.clone());
+        if line.starts_with("ruleset(") {
+            break line.contains("omfwd") && line.contains("octet-counted");
+        }
+    };
+    assert!(rsyslog_seen, "{printed:#?}");
+    let out = Command::new("sh").arg("-c").arg(&curl).output().unwrap();
+    let receipt: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{curl}\n{out:?}"));
+    assert_eq!(receipt["accepted"], 1, "{receipt}");
+    let _ = Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
+    assert!(child.wait().unwrap().success());
+    let out = Command::new(env!("CARGO_BIN_EXE_logseal"))
+        .args(["verify", "--deep", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("1 records decrypted"), "{text}");
+}

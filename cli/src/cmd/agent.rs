@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use logseal_ingest::agent::{AgentParts, Bound};
-use logseal_ingest::config::{AgentConfig, FormatName, HttpConfig, OpsConfig, SealConfig, TlsConfig};
+use logseal_ingest::config::{AgentConfig, FormatName, HttpConfig, OpsConfig, SealConfig, SyslogConfig, TlsConfig};
 use logseal_ingest::tls::DevPki;
 use logseal_store::keys::KeyProvider;
 use logseal_store::object::ObjectStore;
@@ -107,7 +107,13 @@ fn dev_agent(any_port: bool) -> AgentConfig {
             format: FormatName::Combined,
             max_body_bytes: 16 << 20,
         }),
-        syslog: None,
+        syslog: Some(SyslogConfig {
+            listen: ([127, 0, 0, 1], port(6514)).into(),
+            allow: Vec::new(),
+            format: FormatName::Combined,
+            max_frame_bytes: 256 << 10,
+            idle_timeout_secs: 300,
+        }),
         relp: None,
         ops: Some(OpsConfig { listen: ([127, 0, 0, 1], port(9464)).into() }),
         json_mapping: Default::default(),
@@ -167,6 +173,24 @@ fn print_instructions(tls: &Path, bound: &Bound) {
             abs(&pki.client_cert),
             abs(&pki.client_key),
             http.port()
+        );
+    }
+    if let Some(syslog) = bound.syslog {
+        println!();
+        println!(
+            "Or forward an access log with rsyslog (syslog over TLS, octet-counted; put this in an rsyslog config):"
+        );
+        println!(
+            "global(defaultNetstreamDriverCAFile=\"{}\" defaultNetstreamDriverCertFile=\"{}\" defaultNetstreamDriverKeyFile=\"{}\")",
+            abs(&pki.ca),
+            abs(&pki.client_cert),
+            abs(&pki.client_key)
+        );
+        println!("module(load=\"imfile\")");
+        println!("input(type=\"imfile\" file=\"/var/log/nginx/access.log\" tag=\"nginx\" ruleset=\"logseal\")");
+        println!(
+            "ruleset(name=\"logseal\") {{ action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{}\" protocol=\"tcp\" StreamDriver=\"gtls\" StreamDriverMode=\"1\" StreamDriverAuthMode=\"x509/name\" StreamDriverPermittedPeers=\"localhost\" TCP_Framing=\"octet-counted\" template=\"RSYSLOG_SyslogProtocol23Format\") }}",
+            syslog.port()
         );
     }
     if let Some(ops) = bound.ops {
