@@ -242,6 +242,28 @@ pub async fn run(
             },
         )));
     }
+    if let Some(relp) = &config.relp {
+        let acceptor = TlsAcceptor::from(tls_files(ClientAuth::Required, &[])?);
+        let listener = bind("RELP over TLS", relp.listen).await?;
+        bound.relp = listener.local_addr().ok();
+        let settings = Arc::new(crate::syslog::StreamListener {
+            allow: relp.allow.clone(),
+            format: relp.format.into(),
+            max_frame_bytes: relp.max_frame_bytes,
+            idle_timeout: Duration::from_secs(relp.idle_timeout_secs),
+        });
+        let ctx_for = Arc::clone(&ctx);
+        tasks.push(tokio::spawn(crate::syslog::accept_loop(
+            listener,
+            acceptor,
+            "RELP",
+            Arc::clone(&ctx),
+            stopping.clone(),
+            move |tls, peer, identity, stop| {
+                crate::relp::connection(tls, peer, identity, Arc::clone(&settings), Arc::clone(&ctx_for), stop)
+            },
+        )));
+    }
     if let Some(ops) = &config.ops {
         let listener = bind("the operations endpoint", ops.listen).await?;
         bound.ops = listener.local_addr().ok();

@@ -13,6 +13,7 @@ pub struct Agent {
     pub child: Child,
     pub https: Option<String>,
     pub syslog: Option<String>,
+    pub relp: Option<String>,
     pub ops: Option<String>,
     pub tls: PathBuf,
 }
@@ -35,6 +36,7 @@ impl Agent {
                     "[agent.tls]\ncert = \"tls/server.pem\"\nkey = \"tls/server-key.pem\"\nclient_ca = \"tls/ca.pem\"\n",
                     "[agent.http]\nlisten = \"127.0.0.1:0\"\n{}\n",
                     "[agent.syslog]\nlisten = \"127.0.0.1:0\"\nmax_frame_bytes = 100000\nidle_timeout_secs = 5\n",
+                    "[agent.relp]\nlisten = \"127.0.0.1:0\"\n",
                     "[agent.ops]\nlisten = \"127.0.0.1:0\"\n"
                 ),
                 http_extra
@@ -71,7 +73,7 @@ impl Agent {
         assert!(line.starts_with("listening "), "{line}");
         let field =
             |name: &str| line.split_whitespace().find_map(|p| p.strip_prefix(&format!("{name}="))).map(str::to_owned);
-        Agent { https: field("https"), syslog: field("syslog"), ops: field("ops"), child, tls }
+        Agent { https: field("https"), syslog: field("syslog"), relp: field("relp"), ops: field("ops"), child, tls }
     }
 
     /// The HTTPS URL of `/v1/logs` (by name, to match the certificate).

@@ -1,7 +1,8 @@
 //! rsyslog — Debian's, run as its own instance with its own config, never
 //! the system daemon — forwards an access log to the agent over TLS with
-//! octet-counted framing (gtls: TLS 1.2; ossl: TLS 1.3) and client
-//! certificates; the records arrive with the right source and content.
+//! octet-counted framing (gtls: TLS 1.2; ossl: TLS 1.3) and over RELP/TLS
+//! (omrelp), with client certificates; the records arrive with the right
+//! source and content.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -53,24 +54,54 @@ fn access_log(dir: &Path, n: usize) -> (std::path::PathBuf, BTreeSet<Vec<u8>>) {
     (path, lines.into_iter().map(String::into_bytes).collect())
 }
 
-fn forward(driver: &str) {
+/// The rsyslog action forwarding to the agent.
+enum Via {
+    Syslog(&'static str),
+    Relp,
+}
+
+fn forward(via: Via) {
     let env = Env::new();
     let agent = Agent::start(&env, "");
-    let port = agent.syslog.as_ref().unwrap().rsplit(':').next().unwrap().to_owned();
     let dir = env.tmp.path().join("rsyslog");
     std::fs::create_dir_all(&dir).unwrap();
     let (log, expected) = access_log(&dir, 2000);
     let (cert, key) = agent.client();
+    let port = |addr: &Option<String>| addr.as_ref().unwrap().rsplit(':').next().unwrap().to_owned();
+    let (driver, module, action) = match via {
+        Via::Syslog(driver) => (
+            driver.to_owned(),
+            String::new(),
+            format!(
+                r#"action(type="omfwd" target="127.0.0.1" port="{}" protocol="tcp"
+         StreamDriver="{driver}" StreamDriverMode="1" StreamDriverAuthMode="x509/name" StreamDriverPermittedPeers="localhost"
+         TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format"
+         queue.type="LinkedList" queue.size="100000" action.resumeRetryCount="-1" action.resumeInterval="1")"#,
+                port(&agent.syslog)
+            ),
+        ),
+        Via::Relp => (
+            "relp".to_owned(),
+            "module(load=\"omrelp\" tls.tlslib=\"openssl\")".to_owned(),
+            format!(
+                r#"action(type="omrelp" target="127.0.0.1" port="{}" template="RSYSLOG_SyslogProtocol23Format"
+         tls="on" tls.caCert="{ca}" tls.myCert="{cert}" tls.myPrivKey="{key}" tls.authMode="name" tls.permittedPeer=["localhost"]
+         windowSize="10000" queue.type="LinkedList" queue.size="100000" action.resumeRetryCount="-1" action.resumeInterval="1")"#,
+                port(&agent.relp),
+                ca = agent.tls.join("ca.pem").display(),
+                cert = cert.display(),
+                key = key.display(),
+            ),
+        ),
+    };
     let config = format!(
         r#"global(workDirectory="WORKDIR" maxMessageSize="64k"
        defaultNetstreamDriverCAFile="{ca}" defaultNetstreamDriverCertFile="{cert}" defaultNetstreamDriverKeyFile="{key}")
+{module}
 module(load="imfile" mode="polling" pollingInterval="1")
 input(type="imfile" file="{log}" tag="nginx" facility="local7" severity="info" ruleset="fwd" freshStartTail="off" persistStateInterval="0")
 ruleset(name="fwd") {{
-  action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp"
-         StreamDriver="{driver}" StreamDriverMode="1" StreamDriverAuthMode="x509/name" StreamDriverPermittedPeers="localhost"
-         TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format"
-         queue.type="LinkedList" queue.size="100000" action.resumeRetryCount="-1" action.resumeInterval="1")
+  {action}
 }}
 "#,
         ca = agent.tls.join("ca.pem").display(),
@@ -103,10 +134,15 @@ ruleset(name="fwd") {{
 
 #[test]
 fn rsyslog_gtls_tls12_octet_counted() {
-    forward("gtls");
+    forward(Via::Syslog("gtls"));
 }
 
 #[test]
 fn rsyslog_ossl_tls13_octet_counted() {
-    forward("ossl");
+    forward(Via::Syslog("ossl"));
+}
+
+#[test]
+fn rsyslog_omrelp_over_tls() {
+    forward(Via::Relp);
 }
