@@ -132,12 +132,19 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 }
 
 async fn bind(what: &str, addr: std::net::SocketAddr) -> Result<TcpListener> {
-    TcpListener::bind(addr).await.map_err(|e| {
+    let fail = |e: std::io::Error| {
         Error::new(
             ErrorKind::Config,
             format!("cannot listen for {what} on {addr}: {e} (is another process using the port?)"),
         )
-    })
+    };
+    let socket =
+        if addr.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }.map_err(fail)?;
+    socket.set_reuseaddr(true).map_err(fail)?;
+    socket.bind(addr).map_err(fail)?;
+    // A deep accept queue: bursts of connections (thousands of senders
+    // reconnecting at once) must not see dropped SYNs and 1 s retries.
+    socket.listen(4096).map_err(fail)
 }
 
 /// Runs the agent until `shutdown` completes, then stops gracefully.

@@ -8,4 +8,5 @@ mod import;
 mod interop;
 mod proofs;
 mod rsyslog;
+mod stream_abuse;
 mod tamper;
