@@ -469,3 +469,127 @@ fn up_prints_a_curl_command_that_works() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("1 records decrypted"), "{text}");
 }
+
+/// The store fails for a while under load: the agent answers 503 with
+/// `Retry-After` (backpressure), retries storing, and once the store is
+/// back every acknowledged record is sealed exactly once.
+#[test]
+fn a_store_outage_under_load_loses_nothing() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    let env = Env::new();
+    let agent = Agent::start(&env, "");
+    let (cert, key) = agent.client();
+    let url = agent.logs_url();
+    let ca = agent.tls.join("ca.pem");
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy = Arc::new(AtomicU64::new(0));
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let loader = {
+        let (stop, busy, acked) = (stop.clone(), busy.clone(), acked.clone());
+        std::thread::spawn(move || {
+            let mut batch = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let lines: Vec<String> = (0..100)
+                    .map(|i| format!("198.51.100.{} - - [28/Nov/2026:10:00:00 +0000] \"GET /o{batch}/{i} HTTP/1.1\" 200 {i} \"-\" \"t\"", i % 250))
+                    .collect();
+                let body = lines.join("\n");
+                // Send the same batch until it is acknowledged.
+                loop {
+                    let out = Command::new("curl")
+                        .args([
+                            "-sS",
+                            "-i",
+                            "--max-time",
+                            "10",
+                            "-H",
+                            "Content-Type: text/plain",
+                            "--data-binary",
+                            &body,
+                            "--cacert",
+                        ])
+                        .arg(&ca)
+                        .arg("--cert")
+                        .arg(&cert)
+                        .arg("--key")
+                        .arg(&key)
+                        .arg(&url)
+                        .output()
+                        .unwrap();
+                    let text = String::from_utf8_lossy(&out.stdout).to_string();
+                    if text.starts_with("HTTP/2 200") || text.starts_with("HTTP/1.1 200") {
+                        acked.lock().unwrap().extend(lines);
+                        break;
+                    }
+                    if text.contains(" 503") {
+                        assert!(text.to_lowercase().contains("retry-after: 1"), "{text}");
+                        busy.fetch_add(1, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                }
+                batch += 1;
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    // The outage: the store's directory is replaced by a file.
+    let store = env.store();
+    let away = env.tmp.path().join("store.away");
+    std::fs::rename(&store, &away).unwrap();
+    std::fs::write(&store, b"not a directory").unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    let during = acked.lock().unwrap().len();
+    std::fs::remove_file(&store).unwrap();
+    std::fs::rename(&away, &store).unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    stop.store(true, Ordering::Relaxed);
+    loader.join().unwrap();
+    agent.stop();
+
+    assert!(busy.load(Ordering::Relaxed) > 0, "the agent answered 503 during the outage");
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > during, "input resumed after the outage ({during} -> {})", acked.len());
+    verify_now(&env);
+    let stored: Vec<Vec<u8>> = stored_lines(&env).into_values().flatten().map(|(_, raw)| raw).collect();
+    let unique: std::collections::HashSet<&Vec<u8>> = stored.iter().collect();
+    assert_eq!(unique.len(), stored.len(), "nothing is stored twice");
+    for line in &acked {
+        assert!(unique.contains(&line.as_bytes().to_vec()), "acknowledged line lost: {line}");
+    }
+}
+
+#[test]
+fn check_config_names_problems() {
+    let env = Env::new();
+    let agent = Agent::start(&env, "");
+    agent.stop();
+    let config = env.data.join("logseal.toml");
+    let run = |path: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_logseal")).args(["agent", "--check-config"]).arg(path).output().unwrap()
+    };
+    let out = run(&config);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A misspelt key.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let bad = env.data.join("bad.toml");
+    std::fs::write(&bad, text.replace("max_age_secs", "max_age_sec")).unwrap();
+    let out = run(&bad);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("max_age_sec") && err.contains("bad.toml"), "{err}");
+    // A certificate that does not exist (relative paths resolve against the config's directory).
+    std::fs::write(&bad, text.replace("tls/server.pem", "tls/missing.pem")).unwrap();
+    let out = run(&bad);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing.pem"), "{err}");
+    // A key that belongs to another certificate.
+    let other = env.tmp.path().join("other-pki");
+    logseal_ingest::tls::DevPki::create(&other).unwrap();
+    std::fs::write(&bad, text.replace("tls/server-key.pem", other.join("server-key.pem").to_str().unwrap())).unwrap();
+    let out = run(&bad);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("do not work together"), "{err}");
+}
