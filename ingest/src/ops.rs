@@ -1,7 +1,14 @@
 //! The operations endpoint (plain HTTP, meant for localhost or a private
 //! network): Prometheus `/metrics`, `/healthz` (the process runs) and
-//! `/readyz` (every stream takes input). Metric names are defined here and
-//! in the listeners.
+//! `/readyz` (every stream takes input).
+//!
+//! Metrics: `logseal_records_in_total`, `logseal_bytes_in_total` (per
+//! source), `logseal_parse_errors_total` (per kind), `logseal_ack_seconds`
+//! (HTTP), `logseal_seal_seconds`, `logseal_store_seconds` (per stream);
+//! per stream, refreshed on each scrape: `logseal_wal_bytes`,
+//! `logseal_backpressure` (0/1), `logseal_backpressure_seconds`,
+//! `logseal_records_durable`, `logseal_files_sealed`,
+//! `logseal_store_failures`; `logseal_connections`.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
@@ -43,8 +50,10 @@ fn refresh(ctx: &AgentContext) {
             .set(s.records_durable.load(Ordering::Relaxed) as f64);
         metrics::gauge!("logseal_files_sealed", "stream" => stream.clone())
             .set(s.files_sealed.load(Ordering::Relaxed) as f64);
-        metrics::gauge!("logseal_store_failures", "stream" => stream)
+        metrics::gauge!("logseal_store_failures", "stream" => stream.clone())
             .set(s.store_failures.load(Ordering::Relaxed) as f64);
+        metrics::gauge!("logseal_backpressure_seconds", "stream" => stream)
+            .set(s.backpressure_micros.load(Ordering::Relaxed) as f64 / 1e6);
     }
 }
 

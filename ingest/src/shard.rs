@@ -90,6 +90,8 @@ pub struct ShardStatus {
     pub files_sealed: AtomicU64,
     /// Failed store attempts.
     pub store_failures: AtomicU64,
+    /// Microseconds spent applying backpressure (WAL over budget, store failing).
+    pub backpressure_micros: AtomicU64,
 }
 
 impl ShardStatus {
@@ -238,6 +240,7 @@ fn wal_loop(
         while wal.lock().expect("WAL lock").bytes() > options.wal_budget_bytes {
             status.wal_full.store(true, Ordering::Relaxed);
             std::thread::sleep(Duration::from_millis(20));
+            status.backpressure_micros.fetch_add(20_000, Ordering::Relaxed);
         }
         status.wal_full.store(false, Ordering::Relaxed);
         let Some(first) = runtime.block_on(submissions.recv()) else { return };
@@ -261,7 +264,11 @@ fn wal_loop(
     }
 }
 
-/// Appends and syncs a group, then answers every submission in it.
+/// Appends and syncs a group, then answers every submission in it. A
+/// write that fails (a full disk) is retried until it succeeds: syslog
+/// senders cannot be asked to send again, so nothing handed to the WAL
+/// thread is ever given back; meanwhile the shard reports backpressure,
+/// new HTTP requests get 503 and stream connections are not read.
 fn commit_group(
     group: Vec<Submission>,
     wal: &Mutex<Wal>,
@@ -269,8 +276,7 @@ fn commit_group(
     status: &ShardStatus,
     options: &ShardOptions,
 ) {
-    let mut wal = wal.lock().expect("WAL lock");
-    let mut seq = wal.next_seq();
+    let mut seq = wal.lock().expect("WAL lock").next_seq();
     let mut records = Vec::with_capacity(group.iter().map(|s| s.records.len()).sum());
     let mut receipts = Vec::with_capacity(group.len());
     for submission in group {
@@ -288,30 +294,37 @@ fn commit_group(
         });
         receipts.push((submission.reply, receipt));
     }
-    let durable = wal.append(&records).and_then(|()| wal.sync());
-    status.wal_bytes.store(wal.bytes(), Ordering::Relaxed);
-    drop(wal);
-    match durable {
-        Ok(()) => {
-            status.wal_failing.store(false, Ordering::Relaxed);
-            status.records_durable.fetch_add(records.len() as u64, Ordering::Relaxed);
-            for (reply, receipt) in receipts {
-                let _ = reply.send(receipt.ok_or_else(|| Error::new(ErrorKind::Io, "nothing to accept")));
-            }
-            if !records.is_empty() && sealer.send(records).is_err() {
-                tracing::error!(stream = %options.stream, "the sealer thread stopped; records stay in the WAL for the next start");
+    let mut delay = Duration::from_millis(50);
+    let mut last_report: Option<Instant> = None;
+    loop {
+        let mut w = wal.lock().expect("WAL lock");
+        let durable = w.append(&records).and_then(|()| w.sync());
+        status.wal_bytes.store(w.bytes(), Ordering::Relaxed);
+        drop(w);
+        match durable {
+            Ok(()) => break,
+            Err(e) => {
+                status.wal_failing.store(true, Ordering::Relaxed);
+                if last_report.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                    tracing::error!(stream = %options.stream, error = %e, "cannot write the WAL; holding input and retrying");
+                    last_report = Some(Instant::now());
+                }
+                std::thread::sleep(delay);
+                status.backpressure_micros.fetch_add(delay.as_micros() as u64, Ordering::Relaxed);
+                delay = (delay * 2).min(Duration::from_secs(2));
             }
         }
-        Err(e) => {
-            // Nothing was acknowledged: every client gets the error and
-            // sends again; nothing is lost.
-            status.wal_failing.store(true, Ordering::Relaxed);
-            tracing::error!(stream = %options.stream, error = %e, "cannot write the WAL; refusing input until it works");
-            for (reply, _) in receipts {
-                let _ = reply.send(Err(e.clone()));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    }
+    if last_report.is_some() {
+        tracing::info!(stream = %options.stream, "the WAL is writable again");
+    }
+    status.wal_failing.store(false, Ordering::Relaxed);
+    status.records_durable.fetch_add(records.len() as u64, Ordering::Relaxed);
+    for (reply, receipt) in receipts {
+        let _ = reply.send(receipt.ok_or_else(|| Error::new(ErrorKind::Io, "nothing to accept")));
+    }
+    if !records.is_empty() && sealer.send(records).is_err() {
+        tracing::error!(stream = %options.stream, "the sealer thread stopped; records stay in the WAL for the next start");
     }
 }
 
@@ -394,7 +407,11 @@ fn seal_and_store(
 ) -> Result<()> {
     let started = Instant::now();
     let prepared = sealer.prepare_file(file, clock())?;
+    let sealed = started.elapsed();
+    metrics::histogram!("logseal_seal_seconds", "stream" => options.stream.clone()).record(sealed.as_secs_f64());
     let receipt = retry(status, options, || sealer.store_file(&prepared, clock()))?;
+    metrics::histogram!("logseal_store_seconds", "stream" => options.stream.clone())
+        .record((started.elapsed() - sealed).as_secs_f64());
     status.files_sealed.fetch_add(1, Ordering::Relaxed);
     tracing::info!(
         stream = %options.stream,
@@ -406,7 +423,11 @@ fn seal_and_store(
         "sealed"
     );
     let mut wal = wal.lock().expect("WAL lock");
-    wal.release_through(receipt.seq_last)?;
+    // A failure here only delays freeing space; the next sealed file
+    // releases again.
+    if let Err(e) = wal.release_through(receipt.seq_last) {
+        tracing::warn!(stream = %options.stream, error = %e, "could not release WAL segments yet");
+    }
     status.wal_bytes.store(wal.bytes(), Ordering::Relaxed);
     Ok(())
 }
@@ -430,6 +451,7 @@ fn retry<T>(
                 status.store_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(stream = %options.stream, error = %e, retry_in_ms = delay.as_millis() as u64, "storing failed; retrying");
                 std::thread::sleep(delay);
+                status.backpressure_micros.fetch_add(delay.as_micros() as u64, Ordering::Relaxed);
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         }

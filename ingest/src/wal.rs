@@ -218,13 +218,29 @@ impl Wal {
     }
 
     /// Deletes every segment whose records all have `seq <= sealed_through`
-    /// (the current segment is never deleted).
+    /// (when that is every record, a fresh segment is started first).
     pub fn release_through(&mut self, sealed_through: u64) -> Result<()> {
         let mut deleted = false;
         while self.segments.len() > 1 && self.segments[1].first_seq <= sealed_through + 1 {
             let segment = self.segments.remove(0);
             fs::remove_file(&segment.path)
                 .map_err(|e| Error::io(format!("deleting {}", segment.path.display()), &e))?;
+            deleted = true;
+        }
+        // Everything sealed: empty the current segment in place (no new
+        // file is needed, so this works on a full disk) and rename it after
+        // the next sequence number.
+        if sealed_through + 1 == self.next_seq && self.segments.len() == 1 && self.current().bytes > MAGIC.len() as u64
+        {
+            let old = self.current().path.clone();
+            let new = self.dir.join(segment_name(self.next_seq));
+            self.file
+                .set_len(MAGIC.len() as u64)
+                .and_then(|()| self.file.sync_all())
+                .map_err(|e| Error::io(old.display(), &e))?;
+            fs::rename(&old, &new).map_err(|e| Error::io(format!("renaming {}", old.display()), &e))?;
+            let segment = self.segments.last_mut().expect("current segment");
+            *segment = Segment { first_seq: self.next_seq, path: new, bytes: MAGIC.len() as u64 };
             deleted = true;
         }
         if deleted {
