@@ -707,3 +707,33 @@ fn a_full_wal_disk_is_backpressure_not_a_crash() {
     // so input resumed once sealing freed the WAL.
     assert!(acked.len() > 2400, "input resumed once the WAL was sealed and freed ({} lines acknowledged)", acked.len());
 }
+
+/// Clients that cannot present a certificate use a bearer token; the
+/// record's source is the token's name.
+#[test]
+fn bearer_tokens_for_clients_without_certificates() {
+    let env = Env::new();
+    let digest = logseal_core::Hash::of(b"s3cret-token").to_hex();
+    let agent = Agent::start(&env, &format!("tokens = [{{ name = \"vector-1\", sha256 = \"{digest}\" }}]"));
+    let url = agent.logs_url();
+    let post = |extra: &[&str]| {
+        let args: Vec<&str> =
+            [extra, &["-H", "Content-Type: text/plain", "--data-binary", LINE, url.as_str()]].concat();
+        agent.curl(None, &args)
+    };
+    assert_eq!(post(&["-H", "Authorization: Bearer s3cret-token"]).0, 200);
+    let (code, body) = post(&["-H", "Authorization: Bearer wrong"]);
+    assert_eq!(code, 401, "{body}");
+    let (code, body) = post(&[]);
+    assert_eq!(code, 401, "{body}");
+    // Certificates still work on the same listener.
+    let (cert, key) = agent.client();
+    assert_eq!(
+        agent.curl(Some((&cert, &key)), &["-H", "Content-Type: text/plain", "--data-binary", LINE, &url]).0,
+        200
+    );
+    agent.stop();
+    let mut sources: Vec<String> = stored_records(&env).into_iter().map(|r| r.source).collect();
+    sources.sort();
+    assert_eq!(sources, vec!["client-1.logseal.local".to_owned(), "token:vector-1".to_owned()]);
+}

@@ -7,6 +7,7 @@ mod common;
 mod import;
 mod interop;
 mod proofs;
+mod relp_crash;
 mod rsyslog;
 mod stream_abuse;
 mod tamper;

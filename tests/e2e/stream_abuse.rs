@@ -13,16 +13,16 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use crate::agent::{Agent, stored_records};
 use crate::common::Env;
 
-type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+pub type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
 /// A TLS client with the development client certificate.
-fn connect(agent: &Agent, addr: &str) -> Tls {
-    let ca = CertificateDer::pem_file_iter(agent.tls.join("ca.pem")).unwrap().next().unwrap().unwrap();
+pub fn connect(tls_dir: &std::path::Path, addr: &str) -> Tls {
+    let ca = CertificateDer::pem_file_iter(tls_dir.join("ca.pem")).unwrap().next().unwrap().unwrap();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca).unwrap();
     let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(agent.tls.join("client.pem")).unwrap().map(Result::unwrap).collect();
-    let key = PrivateKeyDer::from_pem_file(agent.tls.join("client-key.pem")).unwrap();
+        CertificateDer::pem_file_iter(tls_dir.join("client.pem")).unwrap().map(Result::unwrap).collect();
+    let key = PrivateKeyDer::from_pem_file(tls_dir.join("client-key.pem")).unwrap();
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -68,7 +68,7 @@ fn oversized_frames_garbage_and_odd_bytes() {
     let addr = agent.syslog.clone().unwrap();
 
     // An oversized frame closes that connection only.
-    let mut big = connect(&agent, &addr);
+    let mut big = connect(&agent.tls, &addr);
     big.write_all(b"200000 <13>1 - - - - - - x").unwrap();
     big.flush().unwrap();
     assert!(closed_by_agent(&mut big), "an oversized frame closes its connection");
@@ -82,7 +82,7 @@ fn oversized_frames_garbage_and_odd_bytes() {
     assert!(answer == 0 || buf[0] == 0x15, "a plaintext client gets no data, at most a TLS alert");
 
     // Garbage, invalid UTF-8 and NUL bytes inside frames: kept, with errors.
-    let mut odd = connect(&agent, &addr);
+    let mut odd = connect(&agent.tls, &addr);
     let messages: Vec<Vec<u8>> = vec![
         b"\x00\x01\x02 garbage not syslog".to_vec(),
         [
@@ -103,13 +103,13 @@ fn oversized_frames_garbage_and_odd_bytes() {
     odd.flush().unwrap();
     drop(odd);
     // Broken octet counting (a letter where a length belongs) closes only that connection.
-    let mut broken = connect(&agent, &addr);
+    let mut broken = connect(&agent.tls, &addr);
     broken.write_all(b"12 <13>1 - - -").unwrap();
     broken.write_all(b"X").unwrap();
     broken.flush().unwrap();
 
     // Everyone else is still served.
-    let mut good = connect(&agent, &addr);
+    let mut good = connect(&agent.tls, &addr);
     good.write_all(&frame(GOOD)).unwrap();
     good.flush().unwrap();
     drop(good);
@@ -131,13 +131,13 @@ fn silent_and_slow_connections_are_closed_and_others_served() {
     let agent = Agent::start(&env, "");
     let addr = agent.syslog.clone().unwrap();
     // The test config's idle timeout is 5 s.
-    let mut silent = connect(&agent, &addr);
+    let mut silent = connect(&agent.tls, &addr);
     let started = Instant::now();
     assert!(closed_by_agent(&mut silent));
     assert!(started.elapsed() < Duration::from_secs(15), "closed after the idle timeout");
 
     // Slowloris: one byte of a frame every 400 ms never completes a frame.
-    let mut slow = connect(&agent, &addr);
+    let mut slow = connect(&agent.tls, &addr);
     let started = Instant::now();
     let mut closed = false;
     for byte in frame(GOOD).iter().cycle().take(40) {
@@ -152,7 +152,7 @@ fn silent_and_slow_connections_are_closed_and_others_served() {
     }
     assert!(closed || closed_by_agent(&mut slow), "a slowloris connection is cut");
 
-    let mut good = connect(&agent, &addr);
+    let mut good = connect(&agent.tls, &addr);
     good.write_all(&frame(GOOD)).unwrap();
     good.flush().unwrap();
     drop(good);
@@ -174,7 +174,7 @@ fn ten_thousand_idle_connections_do_not_stop_service() {
         }
     }
     eprintln!("connected 10000 in {:?}", t.elapsed());
-    let mut good = connect(&agent, &addr);
+    let mut good = connect(&agent.tls, &addr);
     good.write_all(&frame(GOOD)).unwrap();
     good.flush().unwrap();
     drop(good);
