@@ -17,7 +17,7 @@ fn session(addr: &str, tls_dir: &std::path::Path, next: &mut u64, seconds: f64) 
     let tls = connect(tls_dir, addr);
     let mut reader = BufReader::new(tls);
     let offers = "relp_version=0\nrelp_software=test\ncommands=syslog";
-    if write!(reader.get_mut(), "1 open {} {offers}\n", offers.len()).and_then(|()| reader.get_mut().flush()).is_err() {
+    if writeln!(reader.get_mut(), "1 open {} {offers}", offers.len()).and_then(|()| reader.get_mut().flush()).is_err() {
         return Vec::new();
     }
     let mut line = String::new();
@@ -44,7 +44,7 @@ fn session(addr: &str, tls_dir: &std::path::Path, next: &mut u64, seconds: f64) 
             );
             *next += 1;
             let msg = format!("<190>1 2026-11-28T10:00:00Z web nginx - - - {body}");
-            if write!(reader.get_mut(), "{txnr} syslog {} {msg}\n", msg.len()).is_err() {
+            if writeln!(reader.get_mut(), "{txnr} syslog {} {msg}", msg.len()).is_err() {
                 return acked;
             }
             pending.insert(txnr, body);
