@@ -71,7 +71,8 @@ pub struct ConnectionGuard(Arc<AgentContext>);
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        let open = self.0.connections.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
+        metrics::gauge!("logseal_connections").set(open as f64);
     }
 }
 

@@ -27,7 +27,12 @@ pub fn install_metrics() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
+            // Real histograms (buckets), not summaries: the exporter's
+            // summaries only reflect the last samples before a scrape.
+            let buckets = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0];
             PrometheusBuilder::new()
+                .set_buckets(&buckets)
+                .expect("the bucket list is not empty")
                 .install_recorder()
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
         })

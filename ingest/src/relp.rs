@@ -158,12 +158,11 @@ pub async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
         tracing::info!(%peer, %identity, "RELP: identity not allowed on this listener; connection closed");
         return;
     }
-    let shard = ctx.any_shard();
     let (read, mut write) = tokio::io::split(stream);
     let mut reader = BufReader::with_capacity(256 << 10, read);
     let mut opened = false;
     loop {
-        while shard.status().under_pressure() && !ctx.stopping() {
+        while ctx.pick_shard().is_none() && !ctx.stopping() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         // One round: everything already received (at least one frame).
@@ -242,6 +241,7 @@ pub async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
         } else {
             let count = records.len() as u64;
             let bytes: u64 = records.iter().map(|r| r.raw.len() as u64).sum();
+            let shard = ctx.pick_shard().unwrap_or_else(|| ctx.any_shard());
             match shard.submit(records).await {
                 Ok(_) => {
                     metrics::counter!("logseal_records_in_total", "source" => identity.clone()).increment(count);

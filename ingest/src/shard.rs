@@ -144,7 +144,7 @@ impl Shard {
             ));
         }
         if start_seq > 0 {
-            wal.release_through(start_seq - 1)?;
+            wal.release_through(start_seq - 1)?.delete()?;
         }
         wal.skip_to(start_seq)?;
         if !pending.is_empty() {
@@ -154,7 +154,10 @@ impl Shard {
         status.wal_bytes.store(wal.bytes(), Ordering::Relaxed);
         let wal = Arc::new(Mutex::new(wal));
         let (submit_tx, submit_rx) = mpsc::channel(options.queue.max(1));
-        let (seal_tx, seal_rx) = sync_channel::<Vec<Record>>(1024);
+        // Few groups between durability and sealing: when sealing falls
+        // behind, the WAL thread waits (backpressure) instead of piling
+        // records up in memory.
+        let (seal_tx, seal_rx) = sync_channel::<Vec<Record>>(8);
 
         let wal_thread = {
             let (wal, status, options) = (Arc::clone(&wal), Arc::clone(&status), options.clone());
@@ -422,13 +425,18 @@ fn seal_and_store(
         ms = started.elapsed().as_millis() as u64,
         "sealed"
     );
-    let mut wal = wal.lock().expect("WAL lock");
-    // A failure here only delays freeing space; the next sealed file
-    // releases again.
-    if let Err(e) = wal.release_through(receipt.seq_last) {
+    // The lock is held only to take the segments off the WAL's list:
+    // acknowledgements never wait for files to be deleted. A failure here
+    // only delays freeing space; the next sealed file releases again.
+    let released = {
+        let mut wal = wal.lock().expect("WAL lock");
+        let released = wal.release_through(receipt.seq_last);
+        status.wal_bytes.store(wal.bytes(), Ordering::Relaxed);
+        released
+    };
+    if let Err(e) = released.and_then(crate::wal::Released::delete) {
         tracing::warn!(stream = %options.stream, error = %e, "could not release WAL segments yet");
     }
-    status.wal_bytes.store(wal.bytes(), Ordering::Relaxed);
     Ok(())
 }
 

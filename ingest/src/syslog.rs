@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 
 use crate::agent::{AgentContext, Stopping};
-use crate::shard::{Receipt, Shard};
+use crate::shard::Receipt;
 use crate::{lines, syslog_msg, tls};
 
 /// What a framed stream listener needs to know.
@@ -104,7 +104,6 @@ pub async fn connection<S: AsyncRead + Unpin>(
         tracing::info!(%peer, %identity, "syslog: identity not allowed on this listener; connection closed");
         return;
     }
-    let shard = ctx.any_shard();
     let mut reader = BufReader::with_capacity(256 << 10, stream);
     let mut in_flight: VecDeque<oneshot::Receiver<crate::Result<Receipt>>> = VecDeque::new();
     let mut batch: Vec<Record> = Vec::new();
@@ -123,7 +122,7 @@ pub async fn connection<S: AsyncRead + Unpin>(
     };
     loop {
         // Backpressure: stop reading while the stream cannot take more.
-        while shard.status().under_pressure() && !ctx.stopping() {
+        while ctx.pick_shard().is_none() && !ctx.stopping() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let read = tokio::select! {
@@ -135,7 +134,7 @@ pub async fn connection<S: AsyncRead + Unpin>(
                 batch.push(frame_record(&frame, &listener, &identity, &ctx));
                 // Flush when nothing more is buffered, or the batch is big.
                 let flush_now = reader.buffer().is_empty() || batch.len() >= 4096;
-                if flush_now && !flush(shard, &mut batch, &mut in_flight, &identity).await {
+                if flush_now && !flush(&ctx, &mut batch, &mut in_flight, &identity).await {
                     break;
                 }
             }
@@ -150,7 +149,7 @@ pub async fn connection<S: AsyncRead + Unpin>(
             }
         }
     }
-    flush(shard, &mut batch, &mut in_flight, &identity).await;
+    flush(&ctx, &mut batch, &mut in_flight, &identity).await;
     while let Some(r) = in_flight.pop_front() {
         report(r.await, &identity);
     }
@@ -168,9 +167,11 @@ fn frame_record(frame: &[u8], listener: &StreamListener, identity: &str, ctx: &A
     }
 }
 
-/// Queues the batch; keeps at most 8 batches of this connection in flight.
+/// Queues the batch on a stream that takes input (round robin, so that one
+/// busy connection keeps every shard sealing); keeps at most 8 batches of
+/// this connection in flight.
 async fn flush(
-    shard: &Shard,
+    ctx: &AgentContext,
     batch: &mut Vec<Record>,
     in_flight: &mut VecDeque<oneshot::Receiver<crate::Result<Receipt>>>,
     identity: &str,
@@ -179,6 +180,7 @@ async fn flush(
         return true;
     }
     let records = std::mem::take(batch);
+    let shard = ctx.pick_shard().unwrap_or_else(|| ctx.any_shard());
     let count = records.len() as u64;
     let bytes: usize = records.iter().map(|r| r.raw.len()).sum();
     match shard.enqueue(records).await {

@@ -37,7 +37,7 @@ pub struct WalOptions {
 
 impl Default for WalOptions {
     fn default() -> Self {
-        WalOptions { segment_bytes: 64 << 20, max_frame: 32 << 20, max_write: 64 << 20 }
+        WalOptions { segment_bytes: 16 << 20, max_frame: 32 << 20, max_write: 64 << 20 }
     }
 }
 
@@ -217,19 +217,17 @@ impl Wal {
         Ok(())
     }
 
-    /// Deletes every segment whose records all have `seq <= sealed_through`
-    /// (when that is every record, a fresh segment is started first).
-    pub fn release_through(&mut self, sealed_through: u64) -> Result<()> {
-        let mut deleted = false;
+    /// Releases every segment whose records all have `seq <= sealed_through`
+    /// and returns them; the caller deletes them with [`Released::delete`]
+    /// outside any lock (deleting a large file takes tens of milliseconds).
+    /// When every record is sealed, the current segment is emptied in place
+    /// and renamed after the next sequence number: no new file is needed,
+    /// so this works on a full disk.
+    pub fn release_through(&mut self, sealed_through: u64) -> Result<Released> {
+        let mut files = Vec::new();
         while self.segments.len() > 1 && self.segments[1].first_seq <= sealed_through + 1 {
-            let segment = self.segments.remove(0);
-            fs::remove_file(&segment.path)
-                .map_err(|e| Error::io(format!("deleting {}", segment.path.display()), &e))?;
-            deleted = true;
+            files.push(self.segments.remove(0).path);
         }
-        // Everything sealed: empty the current segment in place (no new
-        // file is needed, so this works on a full disk) and rename it after
-        // the next sequence number.
         if sealed_through + 1 == self.next_seq && self.segments.len() == 1 && self.current().bytes > MAGIC.len() as u64
         {
             let old = self.current().path.clone();
@@ -241,12 +239,9 @@ impl Wal {
             fs::rename(&old, &new).map_err(|e| Error::io(format!("renaming {}", old.display()), &e))?;
             let segment = self.segments.last_mut().expect("current segment");
             *segment = Segment { first_seq: self.next_seq, path: new, bytes: MAGIC.len() as u64 };
-            deleted = true;
-        }
-        if deleted {
             fsync_dir(&self.dir)?;
         }
-        Ok(())
+        Ok(Released { dir: self.dir.clone(), files })
     }
 
     fn current(&self) -> &Segment {
@@ -259,6 +254,27 @@ impl Wal {
         self.file =
             OpenOptions::new().append(true).open(&segment.path).map_err(|e| Error::io(segment.path.display(), &e))?;
         self.segments.push(segment);
+        Ok(())
+    }
+}
+
+/// Segments released by [`Wal::release_through`], to delete.
+#[derive(Debug)]
+#[must_use = "released segments must be deleted"]
+pub struct Released {
+    dir: PathBuf,
+    files: Vec<PathBuf>,
+}
+
+impl Released {
+    /// Deletes the released segment files.
+    pub fn delete(self) -> Result<()> {
+        for path in &self.files {
+            fs::remove_file(path).map_err(|e| Error::io(format!("deleting {}", path.display()), &e))?;
+        }
+        if !self.files.is_empty() {
+            fsync_dir(&self.dir)?;
+        }
         Ok(())
     }
 }
@@ -414,7 +430,7 @@ mod tests {
         let count = || fs::read_dir(dir.path()).unwrap().count();
         let before = count();
         assert!(before > 2, "{before} segments");
-        wal.release_through(4).unwrap();
+        wal.release_through(4).unwrap().delete().unwrap();
         let after = count();
         assert!(after < before);
         drop(wal);

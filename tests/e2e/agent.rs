@@ -258,6 +258,18 @@ fn bad_requests_get_clear_answers_and_nothing_is_sealed_from_them() {
     assert!(env.objects("t-0", "data").is_empty() && env.objects("t-1", "data").is_empty());
 }
 
+/// The data files of `stream` that its manifests reference, in order
+/// (leftovers of interrupted attempts — orphans — are not records).
+pub fn sealed_files(env: &Env, stream: &str) -> Vec<PathBuf> {
+    env.objects(stream, "manifests")
+        .iter()
+        .map(|m| {
+            let manifest = logseal_core::manifest::Manifest::from_canonical_json(&std::fs::read(m).unwrap()).unwrap();
+            env.store().join(manifest.data.key)
+        })
+        .collect()
+}
+
 /// Every record of every stream, decrypted, `raw` restored.
 pub fn stored_records(env: &Env) -> Vec<logseal_core::Record> {
     use logseal_store::keys::local::LocalKeys;
@@ -267,7 +279,7 @@ pub fn stored_records(env: &Env) -> Vec<logseal_core::Record> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(env.store().join("v1")).into_iter().flatten() {
         let stream = entry.unwrap().file_name().into_string().unwrap();
-        for file in env.objects(&stream, "data") {
+        for file in sealed_files(env, &stream) {
             let mut reader = SealedFileReader::open(&file, pme.decryption().unwrap()).unwrap();
             while let Some(batch) = reader.next_rows() {
                 for mut row in batch.unwrap() {
@@ -294,7 +306,7 @@ pub fn stored_lines(env: &Env) -> std::collections::BTreeMap<String, Vec<(u64, V
         .unwrap_or_else(|_| Vec::<String>::new())
     {
         let mut rows = Vec::new();
-        for file in env.objects(&stream, "data") {
+        for file in sealed_files(env, &stream) {
             let mut reader = SealedFileReader::open(&file, pme.decryption().unwrap()).unwrap();
             while let Some(batch) = reader.next_rows() {
                 for mut row in batch.unwrap() {

@@ -96,8 +96,11 @@ impl Env {
     /// Objects under `v1/<stream>/<kind>/`, sorted.
     pub fn objects(&self, stream: &str, kind: &str) -> Vec<PathBuf> {
         let dir = self.store().join("v1").join(stream).join(kind);
-        let mut files: Vec<PathBuf> =
-            std::fs::read_dir(&dir).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
+        // Temporary files of interrupted writes (`.tmp-…`) are not objects.
+        let is_object = |p: &PathBuf| !p.file_name().unwrap().to_string_lossy().starts_with(".tmp-");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.unwrap().path()).filter(is_object).collect())
+            .unwrap_or_default();
         files.sort();
         files
     }
