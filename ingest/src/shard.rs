@@ -157,7 +157,7 @@ impl Shard {
         // Few groups between durability and sealing: when sealing falls
         // behind, the WAL thread waits (backpressure) instead of piling
         // records up in memory.
-        let (seal_tx, seal_rx) = sync_channel::<Vec<Record>>(8);
+        let (seal_tx, seal_rx) = sync_channel::<Vec<Record>>(4);
 
         let wal_thread = {
             let (wal, status, options) = (Arc::clone(&wal), Arc::clone(&status), options.clone());

@@ -185,3 +185,24 @@ fn ten_thousand_idle_connections_do_not_stop_service() {
     agent.stop();
     eprintln!("stopped at {:?}", t.elapsed());
 }
+
+/// LF framing (detected from a first byte that is not a digit) and RFC
+/// 3164 headers, as older senders write them.
+#[test]
+fn lf_framing_and_rfc3164_headers() {
+    let env = Env::new();
+    let agent = Agent::start(&env, "");
+    let addr = agent.syslog.clone().unwrap();
+    let line = r#"192.0.2.44 - - [28/Nov/2026:10:00:00 +0000] "GET /lf HTTP/1.1" 200 7 "-" "old-sender""#;
+    let mut tls = connect(&agent.tls, &addr);
+    write!(tls, "<190>Nov 28 10:00:00 web1 nginx[42]: {line}\n<190>Nov 28 10:00:01 web1 nginx: {line}\r\n").unwrap();
+    tls.flush().unwrap();
+    drop(tls);
+    let records = wait_for(&env, 2);
+    agent.stop();
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        assert_eq!(r.raw, line.as_bytes());
+        assert_eq!(r.url.as_deref(), Some("/lf"));
+    }
+}

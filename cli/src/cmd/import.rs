@@ -66,7 +66,7 @@ struct ReaderStats {
 }
 
 /// Records per chunk handed from the reader to the sealer.
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 16 * 1024;
 
 fn seal(sealer: &mut StreamSealer, file: OpenFile, summary: &mut ImportSummary) -> Result<()> {
     let receipt = sealer.finish_file(file, now_micros())?;

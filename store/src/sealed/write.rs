@@ -151,7 +151,7 @@ impl SealedFileWriter {
 
     /// Appends records (continuing in sequence order).
     pub fn write(&mut self, records: &[Record]) -> Result<()> {
-        for chunk in records.chunks(64 * 1024) {
+        for chunk in records.chunks(8 * 1024) {
             let (batch, raws) = to_batch(chunk, &mut self.tags, &mut self.rendered, &self.schema)?;
             self.raw_stored += raws;
             self.writer.write(&batch).map_err(parquet_err)?;
