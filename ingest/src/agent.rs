@@ -229,7 +229,13 @@ pub async fn run(
         )));
     }
     if let Some(syslog) = &config.syslog {
-        let acceptor = TlsAcceptor::from(tls_files(ClientAuth::Required, &[])?);
+        // Syslog senders never read: TLS 1.3 session tickets would sit unread
+        // in their socket, and closing a socket with unread data sends a
+        // reset instead of a FIN, which can discard the last frames before
+        // the agent has read them. No tickets, no reset.
+        let mut no_tickets = (*tls_files(ClientAuth::Required, &[])?).clone();
+        no_tickets.send_tls13_tickets = 0;
+        let acceptor = TlsAcceptor::from(Arc::new(no_tickets));
         let listener = bind("syslog over TLS", syslog.listen).await?;
         bound.syslog = listener.local_addr().ok();
         let settings = Arc::new(crate::syslog::StreamListener {

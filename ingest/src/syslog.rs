@@ -188,7 +188,7 @@ async fn flush(
             metrics::counter!("logseal_records_in_total", "source" => identity.to_owned()).increment(count);
             metrics::counter!("logseal_bytes_in_total", "source" => identity.to_owned()).increment(bytes as u64);
             in_flight.push_back(receipt);
-            while in_flight.len() > 8 {
+            while in_flight.len() > 4 {
                 if let Some(r) = in_flight.pop_front() {
                     report(r.await, identity);
                 }

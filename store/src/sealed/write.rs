@@ -2,7 +2,7 @@
 //!
 //! Encodings follow the format's storage budget: the v2 writer with
 //! `DELTA_BINARY_PACKED` for sequence numbers and times, dictionaries for
-//! repetitive strings, zstd on top. No statistics and no Bloom filter on a
+//! repetitive values (falling back to plain), plain otherwise, zstd on top. No statistics and no Bloom filter on a
 //! `pii` column (the Parquet writer stores Bloom filters unencrypted);
 //! `ip_tag` has the Bloom filter instead. `raw` is stored only where the
 //! renderer does not reproduce the line.
@@ -60,6 +60,9 @@ pub struct WrittenFile {
     pub raw_stored: u64,
 }
 
+/// Monotonic integer columns: delta-encoded, no dictionary.
+const DELTA_COLUMNS: [&str; 3] = ["seq", "received_at", "time"];
+
 fn writer_properties(
     options: &WriteOptions,
     encryption: Arc<FileEncryptionProperties>,
@@ -74,13 +77,22 @@ fn writer_properties(
         .set_dictionary_page_size_limit(options.dictionary_page_bytes)
         .set_created_by(format!("logseal {}", env!("CARGO_PKG_VERSION")))
         .with_file_encryption_properties(encryption);
-    for name in ["seq", "received_at", "time"] {
+    for name in DELTA_COLUMNS {
         builder = builder
             .set_column_dictionary_enabled(ColumnPath::from(name), false)
             .set_column_encoding(ColumnPath::from(name), Encoding::DELTA_BINARY_PACKED);
     }
     for name in ["request_id", "raw"] {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(name), false);
+    }
+    // Every other column falls back to PLAIN (instead of the v2 defaults,
+    // DELTA_BINARY_PACKED and DELTA_BYTE_ARRAY) when its dictionary
+    // overflows, and `request_id`, `raw` are PLAIN: the delta encoders
+    // reserve 1-3 MiB per column up front, which an agent with one writer
+    // per shard pays in resident memory, and zstd recovers shared prefixes
+    // anyway (same file size on the benchmark corpus).
+    for column in COLUMNS.iter().filter(|c| !DELTA_COLUMNS.contains(&c.name)) {
+        builder = builder.set_column_encoding(ColumnPath::from(column.name), Encoding::PLAIN);
     }
     for column in COLUMNS.iter().filter(|c| c.domain == KeyDomain::Pii) {
         builder = builder
