@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use logseal_core::{LineFormat, Record};
+use logseal_core::{LineFormat, Micros, Record};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -23,6 +23,9 @@ use tokio_rustls::TlsAcceptor;
 use crate::agent::{AgentContext, Stopping};
 use crate::shard::Receipt;
 use crate::{lines, syslog_msg, tls};
+
+/// The most frames in one batch handed to a stream.
+const MAX_BATCH: usize = 4096;
 
 /// What a framed stream listener needs to know.
 #[derive(Debug, Clone)]
@@ -108,6 +111,7 @@ pub async fn connection<S: AsyncRead + Unpin>(
     let mut in_flight: VecDeque<oneshot::Receiver<crate::Result<Receipt>>> = VecDeque::new();
     let mut batch: Vec<Record> = Vec::new();
     let mut frame = Vec::new();
+    let mut batch_capacity = 256;
     let octet_counted = match tokio::time::timeout(listener.idle_timeout, reader.fill_buf()).await {
         Ok(Ok([])) => return,
         Ok(Ok(buf)) => buf[0].is_ascii_digit(),
@@ -120,10 +124,18 @@ pub async fn connection<S: AsyncRead + Unpin>(
             return;
         }
     };
+    // When the batch began: one clock reading per batch (a batch is what
+    // arrived in one read), not one per frame.
+    let mut received_at = 0;
     loop {
-        // Backpressure: stop reading while the stream cannot take more.
-        while ctx.pick_shard().is_none() && !ctx.stopping() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        if batch.is_empty() {
+            // Backpressure: stop reading while the stream cannot take more.
+            while ctx.pick_shard().is_none() && !ctx.stopping() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            // Sized like the last batch: growing a vector of records by
+            // doubling cost ~10% of this task's CPU (copies, fresh pages).
+            batch.reserve(batch_capacity);
         }
         let read = tokio::select! {
             r = tokio::time::timeout(listener.idle_timeout, read_frame(&mut reader, &mut frame, octet_counted, listener.max_frame_bytes)) => r,
@@ -131,11 +143,17 @@ pub async fn connection<S: AsyncRead + Unpin>(
         };
         match read {
             Ok(Ok(true)) => {
-                batch.push(frame_record(&frame, &listener, &identity, &ctx));
+                if batch.is_empty() {
+                    received_at = (ctx.clock)();
+                }
+                batch.push(frame_record(&frame, &listener, &identity, &ctx, received_at));
                 // Flush when nothing more is buffered, or the batch is big.
-                let flush_now = reader.buffer().is_empty() || batch.len() >= 4096;
-                if flush_now && !flush(&ctx, &mut batch, &mut in_flight, &identity).await {
-                    break;
+                let flush_now = reader.buffer().is_empty() || batch.len() >= MAX_BATCH;
+                if flush_now {
+                    batch_capacity = batch.len().next_power_of_two().min(MAX_BATCH);
+                    if !flush(&ctx, &mut batch, &mut in_flight, &identity).await {
+                        break;
+                    }
                 }
             }
             Ok(Ok(false)) => break,
@@ -155,8 +173,13 @@ pub async fn connection<S: AsyncRead + Unpin>(
     }
 }
 
-fn frame_record(frame: &[u8], listener: &StreamListener, identity: &str, ctx: &AgentContext) -> Record {
-    let received_at = (ctx.clock)();
+fn frame_record(
+    frame: &[u8],
+    listener: &StreamListener,
+    identity: &str,
+    ctx: &AgentContext,
+    received_at: Micros,
+) -> Record {
     match syslog_msg::body(frame) {
         Ok(body) => lines::record(body, listener.format, &ctx.json_mapping, identity, received_at),
         Err(why) => {
