@@ -15,5 +15,6 @@ pub mod syslog;
 pub mod syslog_msg;
 pub mod tls;
 pub mod wal;
+mod wal_frame;
 
 pub use error::{Error, ErrorKind, Result};

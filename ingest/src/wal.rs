@@ -4,9 +4,11 @@
 //!
 //! A stream's WAL is a directory of segments named by the sequence number
 //! of their first record (`<seq:020>.wal`). A segment is the magic
-//! `LSWAL01\n` followed by frames: `len: u32 LE ‖ crc32c(payload): u32 LE
-//! ‖ payload`, the payload being the record's canonical encoding
-//! (`logseal_core::canonical`). Writes append whole groups of frames and
+//! `LSWAL02\n` followed by frames: `len: u32 LE ‖ crc32c(payload): u32 LE
+//! ‖ payload`, the payload being one record (`wal_frame`: the line alone
+//! where replay can parse it again, else the canonical encoding). Segments
+//! of version 1 (`LSWAL01\n`, canonical encodings only) are still
+//! replayed; new records always go to a version 2 segment. Writes append whole groups of frames and
 //! `fdatasync` them; a crash can only tear the last write of the last
 //! segment, which replay detects (short frame, bad checksum) and cuts off.
 //! Damage anywhere else is an error: acknowledged records are never
@@ -19,8 +21,11 @@ use std::path::{Path, PathBuf};
 use logseal_core::{Record, canonical};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::wal_frame;
 
-const MAGIC: &[u8; 8] = b"LSWAL01\n";
+const MAGIC: &[u8; 8] = b"LSWAL02\n";
+/// Segments written before 2026-11-28: canonical encodings only.
+const MAGIC_V1: &[u8; 8] = b"LSWAL01\n";
 const FRAME_HEADER: usize = 8;
 
 /// Sizes of the WAL.
@@ -97,9 +102,12 @@ impl Wal {
         let mut records = Vec::new();
         let mut segments = Vec::new();
         let mut torn_bytes = 0;
+        let mut last_version = 2;
         let last = names.len().checked_sub(1);
         for (i, (first_seq, path)) in names.into_iter().enumerate() {
-            let (mut segment_records, good_len, file_len) = read_segment(&path, &options)?;
+            let SegmentRead { records: mut segment_records, good_len, file_len, version } =
+                read_segment(&path, &options)?;
+            last_version = version;
             if good_len < file_len {
                 let torn = file_len - good_len;
                 if Some(i) != last || torn > options.max_write as u64 + FRAME_HEADER as u64 {
@@ -142,6 +150,14 @@ impl Wal {
             }
         }
         let next_seq = records.last().map_or(start_seq, |r| r.seq + 1);
+        if last_version == 1 {
+            // New records go to a segment of the current version.
+            if segments.last().is_some_and(|s| s.first_seq == next_seq) {
+                let empty = segments.pop().expect("a last segment");
+                fs::remove_file(&empty.path).map_err(|e| Error::io(empty.path.display(), &e))?;
+            }
+            segments.push(create_segment(dir, next_seq)?);
+        }
         if segments.is_empty() {
             segments.push(create_segment(dir, next_seq)?);
         }
@@ -180,7 +196,7 @@ impl Wal {
         for r in records {
             let start = self.buffer.len();
             self.buffer.extend_from_slice(&[0; FRAME_HEADER]);
-            canonical::encode_into(r, &mut self.buffer);
+            wal_frame::encode_into(r, &mut self.buffer);
             let payload = &self.buffer[start + FRAME_HEADER..];
             let len = u32::try_from(payload.len()).expect("records are far below 4 GiB");
             let crc = crc32c::crc32c(payload);
@@ -291,20 +307,34 @@ fn create_segment(dir: &Path, first_seq: u64) -> Result<Segment> {
     Ok(Segment { first_seq, path, bytes: MAGIC.len() as u64 })
 }
 
-/// Reads a segment: its records, the length of its intact prefix, and its
-/// length on disk.
-fn read_segment(path: &Path, options: &WalOptions) -> Result<(Vec<Record>, u64, u64)> {
+/// What a segment holds.
+struct SegmentRead {
+    records: Vec<Record>,
+    /// The length of its intact prefix.
+    good_len: u64,
+    /// Its length on disk.
+    file_len: u64,
+    /// Its format version (0: its creation was cut short).
+    version: u8,
+}
+
+/// Reads a segment.
+fn read_segment(path: &Path, options: &WalOptions) -> Result<SegmentRead> {
     let bytes = fs::read(path).map_err(|e| Error::io(format!("reading WAL segment {}", path.display()), &e))?;
     if bytes.len() < MAGIC.len() {
         // A segment whose creation was cut short holds nothing.
-        return Ok((Vec::new(), 0, bytes.len() as u64));
+        return Ok(SegmentRead { records: Vec::new(), good_len: 0, file_len: bytes.len() as u64, version: 0 });
     }
-    if &bytes[..MAGIC.len()] != MAGIC {
-        return Err(Error::new(
-            ErrorKind::Corrupt,
-            format!("{} is not a logseal WAL segment (bad magic)", path.display()),
-        ));
-    }
+    let version = match &bytes[..MAGIC.len()] {
+        m if m == MAGIC => 2,
+        m if m == MAGIC_V1 => 1,
+        _ => {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!("{} is not a logseal WAL segment (bad magic)", path.display()),
+            ));
+        }
+    };
     let mut at = MAGIC.len();
     let mut records = Vec::new();
     while bytes.len() - at >= FRAME_HEADER {
@@ -314,7 +344,13 @@ fn read_segment(path: &Path, options: &WalOptions) -> Result<(Vec<Record>, u64, 
         if len > options.max_frame || end > bytes.len() || crc32c::crc32c(&bytes[at + FRAME_HEADER..end]) != crc {
             break;
         }
-        let record = canonical::decode(&bytes[at + FRAME_HEADER..end]).map_err(|e| {
+        let payload = &bytes[at + FRAME_HEADER..end];
+        let record = if version == 1 {
+            canonical::decode(payload).map_err(|e| e.to_string())
+        } else {
+            wal_frame::decode(payload)
+        }
+        .map_err(|e| {
             Error::new(
                 ErrorKind::Corrupt,
                 format!("WAL segment {} at byte {at}: checksum matches but {e}", path.display()),
@@ -323,7 +359,7 @@ fn read_segment(path: &Path, options: &WalOptions) -> Result<(Vec<Record>, u64, 
         records.push(record);
         at = end;
     }
-    Ok((records, at as u64, bytes.len() as u64))
+    Ok(SegmentRead { records, good_len: at as u64, file_len: bytes.len() as u64, version })
 }
 
 #[cfg(test)]
@@ -416,6 +452,28 @@ mod tests {
         drop(wal);
         let (_, replay) = Wal::open(dir.path(), WalOptions::default(), 0).unwrap();
         assert_eq!(seqs(&replay.records), vec![7]);
+    }
+
+    #[test]
+    fn version_1_segments_are_replayed_and_new_records_go_to_a_version_2_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v1 = MAGIC_V1.to_vec();
+        for seq in 3..6 {
+            let payload = canonical::encode(&record(seq));
+            v1.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            v1.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+            v1.extend_from_slice(&payload);
+        }
+        fs::write(dir.path().join(segment_name(3)), &v1).unwrap();
+        let (mut wal, replay) = Wal::open(dir.path(), WalOptions::default(), 0).unwrap();
+        assert_eq!(replay.records, (3..6).map(record).collect::<Vec<_>>());
+        wal.append(&[record(6)]).unwrap();
+        wal.sync().unwrap();
+        drop(wal);
+        assert_eq!(fs::read(dir.path().join(segment_name(3))).unwrap(), v1, "the version 1 segment is left as it was");
+        assert!(fs::read(dir.path().join(segment_name(6))).unwrap().starts_with(MAGIC));
+        let (_, replay) = Wal::open(dir.path(), WalOptions::default(), 0).unwrap();
+        assert_eq!(seqs(&replay.records), vec![3, 4, 5, 6]);
     }
 
     #[test]
