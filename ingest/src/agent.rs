@@ -19,6 +19,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::AgentConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::parse_pool::ParsePool;
 use crate::shard::{SealPolicy, Shard, ShardOptions};
 use crate::tls::{self, ClientAuth};
 use crate::wal::WalOptions;
@@ -64,6 +65,8 @@ pub struct AgentContext {
     pub json_mapping: JsonMapping,
     /// The clock.
     pub clock: fn() -> Micros,
+    /// Decodes and parses request bodies, one at a time per core.
+    pub parsers: ParsePool,
 }
 
 /// Counts a connection as open while it lives.
@@ -200,6 +203,8 @@ pub async fn run(
         connections: AtomicUsize::new(0),
         json_mapping: config.json_mapping.clone(),
         clock: parts.clock,
+        parsers: ParsePool::new(std::thread::available_parallelism().map_or(2, usize::from))
+            .map_err(|e| Error::io("starting the parser threads", &e))?,
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -178,18 +178,20 @@ async fn handle(
     let received_at = (ctx.clock)();
     let source_for_parse = source.clone();
     // Decompressing and parsing are CPU work: off the async workers.
-    let parsed = tokio::task::spawn_blocking(move || {
-        let plain = decode(&body, &encoding, max)?;
-        let bytes = plain.len();
-        lines::records(&plain, format, &mapping, &source_for_parse, received_at)
-            .map(|r| (r, bytes))
-            .map_err(|why| (StatusCode::BAD_REQUEST, why))
-    })
-    .await;
+    let parsed = ctx
+        .parsers
+        .run(move || {
+            let plain = decode(body, &encoding, max)?;
+            let bytes = plain.len();
+            lines::records(&plain, format, &mapping, &source_for_parse, received_at)
+                .map(|r| (r, bytes))
+                .map_err(|why| (StatusCode::BAD_REQUEST, why))
+        })
+        .await;
     let (records, bytes) = match parsed {
-        Ok(Ok(x)) => x,
-        Ok(Err((status, why))) => return json_error(status, &why),
-        Err(_) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "parsing failed"),
+        Some(Ok(x)) => x,
+        Some(Err((status, why))) => return json_error(status, &why),
+        None => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "parsing failed"),
     };
     if records.is_empty() {
         return json_error(StatusCode::BAD_REQUEST, "the body holds no line");
@@ -241,12 +243,12 @@ fn busy(why: &str) -> Reply {
 }
 
 /// Decompresses a body, refusing more than `max` bytes of output.
-fn decode(body: &[u8], encoding: &str, max: usize) -> Result<Vec<u8>, (StatusCode, String)> {
+fn decode(body: Bytes, encoding: &str, max: usize) -> Result<Bytes, (StatusCode, String)> {
     let mut reader: Box<dyn Read> = match encoding {
-        "identity" | "" => return Ok(body.to_vec()),
-        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(body)),
+        "identity" | "" => return Ok(body),
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
         "zstd" => Box::new(
-            zstd::stream::read::Decoder::new(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("zstd body: {e}")))?,
+            zstd::stream::read::Decoder::new(&body[..]).map_err(|e| (StatusCode::BAD_REQUEST, format!("zstd body: {e}")))?,
         ),
         other => {
             return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("Content-Encoding {other:?}: use gzip or zstd")));
@@ -260,5 +262,5 @@ fn decode(body: &[u8], encoding: &str, max: usize) -> Result<Vec<u8>, (StatusCod
     if out.len() > max {
         return Err((StatusCode::PAYLOAD_TOO_LARGE, format!("body larger than {max} bytes once decompressed")));
     }
-    Ok(out)
+    Ok(Bytes::from(out))
 }

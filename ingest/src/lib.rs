@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod lines;
 pub mod ops;
+mod parse_pool;
 pub mod relp;
 pub mod shard;
 pub mod syslog;
