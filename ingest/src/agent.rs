@@ -179,7 +179,7 @@ pub async fn run(
             stream,
             wal: WalOptions::default(),
             group_commit: Duration::from_millis(config.group_commit_ms),
-            max_group_bytes: 2 << 20,
+            max_group_bytes: 1 << 20,
             wal_budget_bytes: config.wal_budget_bytes,
             seal: SealPolicy {
                 max_records: config.seal.max_records,
