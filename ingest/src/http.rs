@@ -248,7 +248,8 @@ fn decode(body: Bytes, encoding: &str, max: usize) -> Result<Bytes, (StatusCode,
         "identity" | "" => return Ok(body),
         "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
         "zstd" => Box::new(
-            zstd::stream::read::Decoder::new(&body[..]).map_err(|e| (StatusCode::BAD_REQUEST, format!("zstd body: {e}")))?,
+            zstd::stream::read::Decoder::new(&body[..])
+                .map_err(|e| (StatusCode::BAD_REQUEST, format!("zstd body: {e}")))?,
         ),
         other => {
             return Err((StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("Content-Encoding {other:?}: use gzip or zstd")));
