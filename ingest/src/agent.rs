@@ -96,6 +96,14 @@ impl AgentContext {
         (0..n).map(|i| &self.shards[(start + i) % n]).find(|s| !s.status().under_pressure())
     }
 
+    /// Whether some shard takes input now. Unlike [`Self::pick_shard`] it
+    /// does not move the round robin on: a connection that checked before
+    /// each batch and picked once per batch would otherwise always land on
+    /// the same shard of two.
+    pub fn accepting(&self) -> bool {
+        self.shards.iter().any(|s| !s.status().under_pressure())
+    }
+
     /// Any shard, even one applying backpressure (stream listeners wait).
     pub fn any_shard(&self) -> &Shard {
         let start = self.next.fetch_add(1, Ordering::Relaxed);

@@ -162,7 +162,7 @@ pub async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     let mut reader = BufReader::with_capacity(256 << 10, read);
     let mut opened = false;
     loop {
-        while ctx.pick_shard().is_none() && !ctx.stopping() {
+        while !ctx.accepting() && !ctx.stopping() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         // One round: everything already received (at least one frame).

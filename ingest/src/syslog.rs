@@ -130,7 +130,7 @@ pub async fn connection<S: AsyncRead + Unpin>(
     loop {
         if batch.is_empty() {
             // Backpressure: stop reading while the stream cannot take more.
-            while ctx.pick_shard().is_none() && !ctx.stopping() {
+            while !ctx.accepting() && !ctx.stopping() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             // Sized like the last batch: growing a vector of records by

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
-use crate::agent::{Agent, stored_records};
+use crate::agent::{Agent, stored_lines, stored_records};
 use crate::common::Env;
 
 pub type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
@@ -205,4 +205,24 @@ fn lf_framing_and_rfc3164_headers() {
         assert_eq!(r.raw, line.as_bytes());
         assert_eq!(r.url.as_deref(), Some("/lf"));
     }
+}
+
+#[test]
+fn one_connection_s_batches_are_spread_over_every_stream() {
+    let env = Env::new();
+    let agent = Agent::start(&env, "");
+    let mut sender = connect(&agent.tls, &agent.syslog.clone().unwrap());
+    // Pauses make every frame its own batch.
+    for _ in 0..12 {
+        sender.write_all(&frame(GOOD)).unwrap();
+        sender.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(sender);
+    wait_for(&env, 12);
+    agent.stop();
+    let per_stream: Vec<(String, usize)> = stored_lines(&env).into_iter().map(|(s, lines)| (s, lines.len())).collect();
+    assert_eq!(per_stream.iter().map(|(_, n)| n).sum::<usize>(), 12, "{per_stream:?}");
+    assert_eq!(per_stream.len(), 2, "both streams (shards = 2) got records: {per_stream:?}");
+    assert!(per_stream.iter().all(|(_, n)| *n >= 3), "{per_stream:?}");
 }
