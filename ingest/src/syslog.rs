@@ -191,7 +191,7 @@ fn frame_record(
 }
 
 /// Queues the batch on a stream that takes input (round robin, so that one
-/// busy connection keeps every shard sealing); keeps at most 8 batches of
+/// busy connection keeps every shard sealing); keeps at most 4 batches of
 /// this connection in flight.
 async fn flush(
     ctx: &AgentContext,
