@@ -12,7 +12,9 @@ use anyhow::{Context, Result, bail};
 use logseal_core::checkpoint::{LogSigner, LogVerifier};
 use logseal_core::parse::JsonMapping;
 use logseal_store::keys::local::{LocalKeys, load_signing_key, load_verifier};
+use logseal_store::object::ObjectStore;
 use logseal_store::object::local::LocalStore;
+use logseal_store::object::s3::{LockMode, ObjectLock, S3Location, S3Options, S3Store};
 use logseal_store::sealed::write::WriteOptions;
 use logseal_store::sealer::SealerOptions;
 use serde::{Deserialize, Serialize};
@@ -48,16 +50,82 @@ pub struct Config {
     pub agent: Option<logseal_ingest::config::AgentConfig>,
 }
 
+/// Opens the store `spec` names: `s3://bucket/prefix` (with the S3
+/// settings of `config`) or a local store directory.
+pub fn open_store(spec: &str, config: &StoreConfig) -> Result<Arc<dyn ObjectStore>> {
+    if spec.starts_with("s3://") {
+        let options = S3Options {
+            endpoint: config.endpoint.clone(),
+            region: config.region.clone(),
+            path_style: config.path_style,
+            object_lock: config.object_lock.map(|l| ObjectLock {
+                mode: match l.mode {
+                    LockModeConfig::Compliance => LockMode::Compliance,
+                    LockModeConfig::Governance => LockMode::Governance,
+                },
+                retain_days: l.retain_days,
+            }),
+            ..S3Options::default()
+        };
+        return Ok(Arc::new(S3Store::open(S3Location::parse(spec)?, options)?));
+    }
+    let root = Path::new(spec);
+    if !root.join(logseal_core::layout::FORMAT_PREFIX).is_dir() {
+        bail!(
+            "{} is not a logseal store (it has no {} directory)",
+            root.display(),
+            logseal_core::layout::FORMAT_PREFIX
+        );
+    }
+    Ok(Arc::new(LocalStore::open(root)?))
+}
+
 /// `[store]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// `local`: a directory (S3 comes with a later release).
+    /// `local` (a directory) or `s3`.
     #[serde(default = "default_store_kind")]
     pub kind: StoreKind,
     /// The local store's directory, relative to the data directory.
     #[serde(default = "default_store_path")]
     pub path: PathBuf,
+    /// S3: `s3://bucket/prefix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// S3: an endpoint other than AWS's (else `AWS_ENDPOINT_URL_S3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// S3: the region (else the AWS provider chain, e.g. `AWS_REGION`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// S3: path-style addressing; default on when an endpoint is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
+    /// S3: Object Lock retention of every object written, e.g.
+    /// `{ mode = "compliance", retain_days = 3650 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLockConfig>,
+}
+
+/// `[store] object_lock`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectLockConfig {
+    /// `compliance` or `governance`.
+    pub mode: LockModeConfig,
+    /// Days every object is kept from its write.
+    pub retain_days: u32,
+}
+
+/// Object Lock modes in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockModeConfig {
+    /// Nobody can delete or shorten before the date.
+    Compliance,
+    /// Principals with `s3:BypassGovernanceRetention` can.
+    Governance,
 }
 
 /// Kinds of store.
@@ -66,6 +134,8 @@ pub struct StoreConfig {
 pub enum StoreKind {
     /// A local directory.
     Local,
+    /// An S3 bucket and prefix.
+    S3,
 }
 
 fn default_store_kind() -> StoreKind {
@@ -77,7 +147,15 @@ fn default_store_path() -> PathBuf {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { kind: default_store_kind(), path: default_store_path() }
+        StoreConfig {
+            kind: default_store_kind(),
+            path: default_store_path(),
+            url: None,
+            endpoint: None,
+            region: None,
+            path_style: None,
+            object_lock: None,
+        }
     }
 }
 
@@ -238,6 +316,8 @@ pub struct DataDir {
     pub root: PathBuf,
     /// Its config.
     pub config: Config,
+    /// A store to use instead of the configured one.
+    store_override: Option<String>,
 }
 
 impl DataDir {
@@ -262,17 +342,35 @@ impl DataDir {
             }
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        Ok(DataDir { config: Config::parse(&text, &path)?, root: root.to_owned() })
+        Ok(DataDir { config: Config::parse(&text, &path)?, root: root.to_owned(), store_override: None })
     }
 
     fn path(&self, relative: &Path) -> PathBuf {
         self.root.join(relative)
     }
 
+    /// Uses the store at `spec` (`s3://bucket/prefix` or a directory)
+    /// instead of the configured one (`--store`, `LOGSEAL_STORE`).
+    #[must_use]
+    pub fn with_store(mut self, spec: Option<String>) -> DataDir {
+        self.store_override = spec;
+        self
+    }
+
     /// The object store.
-    pub fn store(&self) -> Result<Arc<LocalStore>> {
+    pub fn store(&self) -> Result<Arc<dyn ObjectStore>> {
+        if let Some(spec) = &self.store_override {
+            return open_store(spec, &self.config.store);
+        }
         match self.config.store.kind {
             StoreKind::Local => Ok(Arc::new(LocalStore::open(self.path(&self.config.store.path))?)),
+            StoreKind::S3 => match &self.config.store.url {
+                Some(url) => open_store(url, &self.config.store),
+                None => bail!(
+                    "{}: [store] kind = \"s3\" needs url = \"s3://bucket/prefix\"",
+                    self.root.join(CONFIG_FILE).display()
+                ),
+            },
         }
     }
 

@@ -13,14 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use logseal_core::LineFormat;
 use logseal_core::checkpoint::LogVerifier;
 use logseal_store::keys::KeyProvider;
 use logseal_store::keys::local::load_verifier;
 use logseal_store::object::ObjectStore;
-use logseal_store::object::local::LocalStore;
 
 use crate::config::DataDir;
 
@@ -59,6 +58,13 @@ struct DataDirArg {
     data_dir: PathBuf,
 }
 
+#[derive(Debug, clap::Args)]
+struct StoreArg {
+    /// Use this store instead of the configured one: s3://bucket/prefix or a store directory.
+    #[arg(long = "store", env = "LOGSEAL_STORE", value_name = "URL|DIR")]
+    store: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create a data directory: config, local keys, checkpoint signing key pair.
@@ -73,6 +79,8 @@ enum Command {
     Import {
         #[command(flatten)]
         dir: DataDirArg,
+        #[command(flatten)]
+        store: StoreArg,
         /// The stream to append to.
         #[arg(long, default_value = "import")]
         stream: String,
@@ -96,9 +104,8 @@ enum Command {
     Verify {
         #[command(flatten)]
         dir: DataDirArg,
-        /// Verify this store directory directly (no data directory needed).
-        #[arg(long, conflicts_with = "deep")]
-        store: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArg,
         /// The log's public key (C2SP vkey). Default: the data directory's own copy.
         #[arg(long)]
         pubkey: Option<PathBuf>,
@@ -125,6 +132,8 @@ enum Command {
     Prove {
         #[command(flatten)]
         dir: DataDirArg,
+        #[command(flatten)]
+        store: StoreArg,
         /// The stream.
         #[arg(long)]
         stream: String,
@@ -136,6 +145,8 @@ enum Command {
     Agent {
         #[command(flatten)]
         dir: DataDirArg,
+        #[command(flatten)]
+        store: StoreArg,
         /// Only check this config file (a logseal.toml) and its TLS files, then exit.
         #[arg(long)]
         check_config: Option<PathBuf>,
@@ -210,8 +221,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("give the public key to your auditors; keep {}/keys secret and backed up", dir.data_dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { dir, stream, format, file_records, json_mapping, json, files } => {
-            let data = DataDir::open(&dir.data_dir)?;
+        Command::Import { dir, store, stream, format, file_records, json_mapping, json, files } => {
+            let data = DataDir::open(&dir.data_dir)?.with_store(store.store);
             let json_mapping = match json_mapping {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -237,19 +248,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Verify { dir, store, pubkey, deep, state, full, stream, json, threads } => {
             let verifier = verifier_for(pubkey.as_deref(), &dir.data_dir)?;
-            let (store, keys): (Arc<dyn ObjectStore>, Option<Arc<dyn KeyProvider>>) = match store {
-                Some(root) => {
-                    if !root.join(logseal_core::layout::FORMAT_PREFIX).is_dir() {
-                        bail!(
-                            "{} is not a logseal store (it has no {} directory)",
-                            root.display(),
-                            logseal_core::layout::FORMAT_PREFIX
-                        );
-                    }
-                    (Arc::new(LocalStore::open(root)?), None)
-                }
-                None => {
-                    let data = DataDir::open(&dir.data_dir)?;
+            // With --store and --pubkey, no data directory is needed (an
+            // auditor's structural check); --deep needs its keys.
+            let (store, keys): (Arc<dyn ObjectStore>, Option<Arc<dyn KeyProvider>>) = match store.store {
+                Some(spec) if !deep => (config::open_store(&spec, &config::StoreConfig::default())?, None),
+                spec => {
+                    let data = DataDir::open(&dir.data_dir)?.with_store(spec);
                     let keys: Option<Arc<dyn KeyProvider>> = deep.then(|| data.keys() as Arc<dyn KeyProvider>);
                     (data.store()?, keys)
                 }
@@ -269,20 +273,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(if verified.report.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        Command::Prove { dir, stream, seq } => {
-            let data = DataDir::open(&dir.data_dir)?;
+        Command::Prove { dir, store, stream, seq } => {
+            let data = DataDir::open(&dir.data_dir)?.with_store(store.store);
             let bundle = cmd::prove::prove(&data, &stream, seq)?;
             std::io::stdout().lock().write_all(&bundle)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Agent { dir, check_config, log_json } => {
+        Command::Agent { dir, store, check_config, log_json } => {
             if let Some(path) = check_config {
                 cmd::agent::check_config(&path)?;
                 println!("{}: ok", path.display());
                 return Ok(ExitCode::SUCCESS);
             }
             init_logging(log_json);
-            let data = DataDir::open(&dir.data_dir)?;
+            let data = DataDir::open(&dir.data_dir)?.with_store(store.store);
             cmd::agent::run(&data, cmd::agent::print_listening)?;
             Ok(ExitCode::SUCCESS)
         }

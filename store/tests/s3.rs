@@ -60,7 +60,7 @@ impl Services {
         let options = S3Options {
             endpoint: Some(self.var("AWS_ENDPOINT_URL_S3").to_owned()),
             region: Some(self.var("AWS_REGION").to_owned()),
-            path_style: true,
+            path_style: Some(true),
             ..options
         };
         let location = S3Location { bucket: base.bucket.clone(), prefix: prefix.clone() };
@@ -204,7 +204,7 @@ fn a_missing_bucket_names_the_bucket_and_the_fix() {
     let options = S3Options {
         endpoint: Some(services.var("AWS_ENDPOINT_URL_S3").to_owned()),
         region: Some(services.var("AWS_REGION").to_owned()),
-        path_style: true,
+        path_style: Some(true),
         ..S3Options::default()
     };
     let location = S3Location::parse("s3://no-such-bucket-here/x").unwrap();

@@ -48,7 +48,7 @@ impl Agent {
 
     /// Starts `logseal agent` on an already configured data directory.
     pub fn spawn(data: &Path, tls: PathBuf) -> Agent {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_logseal"))
+        let mut child = crate::common::logseal()
             .args(["agent", "--data-dir", data.to_str().unwrap()])
             .env_remove("LOGSEAL_FAKE_NOW")
             .env("RUST_LOG", "info")
@@ -184,10 +184,7 @@ fn curl_posts_lines_and_ndjson_and_gets_receipts() {
 /// `verify --deep` at the real time (the agent seals with the real clock);
 /// asserts it is intact.
 pub fn verify_now(env: &Env) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_logseal"))
-        .args(["verify", "--data-dir", env.dir(), "--deep", "--json"])
-        .output()
-        .unwrap();
+    let out = crate::common::logseal().args(["verify", "--data-dir", env.dir(), "--deep", "--json"]).output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{report:#}");
     report
@@ -446,7 +443,7 @@ fn killed_twenty_times_under_load_loses_no_acknowledged_record() {
 fn up_prints_a_curl_command_that_works() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("logseal-data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_logseal"))
+    let mut child = crate::common::logseal()
         .args(["up", "--any-port", "--data-dir", data.to_str().unwrap()])
         .env_remove("LOGSEAL_FAKE_NOW")
         .stdout(Stdio::piped())
@@ -476,10 +473,8 @@ fn up_prints_a_curl_command_that_works() {
     assert_eq!(receipt["accepted"], 1, "{receipt}");
     let _ = Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
     assert!(child.wait().unwrap().success());
-    let out = Command::new(env!("CARGO_BIN_EXE_logseal"))
-        .args(["verify", "--deep", "--data-dir", data.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out =
+        crate::common::logseal().args(["verify", "--deep", "--data-dir", data.to_str().unwrap()]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("1 records decrypted"), "{text}");
 }
@@ -581,9 +576,7 @@ fn check_config_names_problems() {
     let agent = Agent::start(&env, "");
     agent.stop();
     let config = env.data.join("logseal.toml");
-    let run = |path: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_logseal")).args(["agent", "--check-config"]).arg(path).output().unwrap()
-    };
+    let run = |path: &Path| crate::common::logseal().args(["agent", "--check-config"]).arg(path).output().unwrap();
     let out = run(&config);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // A misspelt key.

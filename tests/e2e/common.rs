@@ -18,7 +18,7 @@ pub struct Env {
 /// The binary, with no inherited logseal environment.
 pub fn logseal() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_logseal"));
-    cmd.env_remove("LOGSEAL_DATA_DIR").env_remove("LOGSEAL_FAKE_NOW");
+    cmd.env_remove("LOGSEAL_DATA_DIR").env_remove("LOGSEAL_FAKE_NOW").env_remove("LOGSEAL_STORE");
     cmd
 }
 

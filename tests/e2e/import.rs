@@ -240,7 +240,7 @@ fn a_stalled_pipe_keeps_the_heartbeat() {
     std::fs::write(&config, text).unwrap();
     let lines = std::fs::read(env.log_file("a.log", 20, 5)).unwrap();
     let (first, second) = lines.split_at(lines.len() / 2);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_logseal"))
+    let mut child = crate::common::logseal()
         .args(["import", "--data-dir", env.dir(), "--stream", "slow", "-"])
         .env_remove("LOGSEAL_FAKE_NOW")
         .stdin(Stdio::piped())

@@ -9,5 +9,6 @@ mod interop;
 mod proofs;
 mod relp_crash;
 mod rsyslog;
+mod s3;
 mod stream_abuse;
 mod tamper;

@@ -102,8 +102,9 @@ pub struct S3Options {
     /// The region (else the SDK's provider chain: `AWS_REGION`, profile…).
     pub region: Option<String>,
     /// Path-style addressing (`endpoint/bucket/key`), for S3-compatible
-    /// servers without virtual-host buckets.
-    pub path_style: bool,
+    /// servers without virtual-host buckets. Default: on exactly when an
+    /// endpoint other than AWS's is configured (here or in the environment).
+    pub path_style: Option<bool>,
     /// Object Lock retention for every object written.
     pub object_lock: Option<ObjectLock>,
     /// Objects larger than this are uploaded in parts.
@@ -119,7 +120,7 @@ impl Default for S3Options {
         S3Options {
             endpoint: None,
             region: None,
-            path_style: false,
+            path_style: None,
             object_lock: None,
             multipart_threshold: 64 << 20,
             part_size: 16 << 20,
@@ -188,7 +189,8 @@ impl S3Store {
             ));
         }
         let endpoint = sdk.endpoint_url().unwrap_or("AWS").to_owned();
-        let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(options.path_style).build();
+        let path_style = options.path_style.unwrap_or(sdk.endpoint_url().is_some());
+        let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style).build();
         Ok(S3Store { client: Client::from_conf(config), location, options, endpoint, runtime: Arc::new(runtime) })
     }
 
