@@ -10,16 +10,16 @@ use std::sync::{Arc, Mutex};
 use logseal_core::Hash;
 use logseal_core::checkpoint::LogVerifier;
 use logseal_core::layout;
-use logseal_core::verify::Finding;
 use logseal_core::verify::state::{AuditorState, TrustedStreamState};
 use logseal_core::verify::stream::{AuditStats, StreamAudit};
+use logseal_core::verify::{Category, Finding};
 use sha2::{Digest, Sha256};
 
 use crate::deep::check_file;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::KeyProvider;
 use crate::keys::pme::PmeKeys;
-use crate::object::ObjectStore;
+use crate::object::{ObjectStore, ObjectVersion};
 
 /// The largest manifest or checkpoint the verifier reads (real ones are a
 /// few kilobytes; a signed note is at most 1 MB).
@@ -188,6 +188,9 @@ pub fn audit(
         }
         let outcome = audit.finish(request.now_secs);
         let mut findings = outcome.findings;
+        if let Some(versions) = store.list_versions(&layout::stream_prefix(&stream))? {
+            findings.extend(version_findings(&stream, &versions));
+        }
         let mut deep_records = 0;
         if let (true, Some(keys), Some(pme)) = (request.deep, &keys, &pme) {
             // Files are independent: decrypt and recompute them in parallel.
@@ -213,6 +216,44 @@ pub fn audit(
     }
     report.new_state = new_state;
     Ok(report)
+}
+
+/// What the versions under a stream show beyond its current objects: every
+/// delete marker, and every key written more than once. logseal writes
+/// each key exactly once, so either means someone else wrote or deleted.
+fn version_findings(stream: &str, versions: &[ObjectVersion]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for group in versions.chunk_by(|a, b| a.key == b.key) {
+        let key = &group[0].key;
+        for marker in group.iter().filter(|v| v.delete_marker) {
+            let hidden = if marker.latest { "the object is hidden" } else { "a later version was written over it" };
+            findings.push(
+                Finding::new(
+                    Category::DeleteMarker,
+                    stream,
+                    format!(
+                        "{key} was deleted (delete marker {}); {hidden}; earlier versions may remain",
+                        marker.version_id
+                    ),
+                )
+                .object(key),
+            );
+        }
+        let data: Vec<&ObjectVersion> = group.iter().filter(|v| !v.delete_marker).collect();
+        if data.len() > 1 {
+            let ids: Vec<String> =
+                data.iter().map(|v| format!("{}{}", v.version_id, if v.latest { " (current)" } else { "" })).collect();
+            findings.push(
+                Finding::new(
+                    Category::SecondVersion,
+                    stream,
+                    format!("{key} has {} versions ({}); logseal writes every object once", data.len(), ids.join(", ")),
+                )
+                .object(key),
+            );
+        }
+    }
+    findings
 }
 
 /// Runs `work` on every item on `threads` threads; results in item order.
@@ -253,4 +294,32 @@ fn hash_objects(
         }
         (key.clone(), result)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(key: &str, id: &str, delete_marker: bool, latest: bool) -> ObjectVersion {
+        ObjectVersion { key: key.into(), version_id: id.into(), delete_marker, latest, size: 1 }
+    }
+
+    #[test]
+    fn delete_markers_and_second_versions_are_findings_single_versions_are_not() {
+        let versions = [
+            version("v1/s/data/0", "a", false, true),
+            version("v1/s/data/1", "b", false, false),
+            version("v1/s/data/1", "c", true, true),
+            version("v1/s/manifest/0", "d", false, false),
+            version("v1/s/manifest/0", "e", false, true),
+        ];
+        let findings = version_findings("s", &versions);
+        let got: Vec<(Category, Option<&str>)> = findings.iter().map(|f| (f.category, f.object.as_deref())).collect();
+        assert_eq!(
+            got,
+            vec![(Category::DeleteMarker, Some("v1/s/data/1")), (Category::SecondVersion, Some("v1/s/manifest/0"))]
+        );
+        assert!(findings[1].message.contains("e (current)"), "{}", findings[1].message);
+        assert!(version_findings("s", &versions[..1]).is_empty());
+    }
 }

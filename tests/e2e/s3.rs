@@ -56,6 +56,35 @@ impl Services {
     }
 }
 
+impl Services {
+    /// A raw S3 client (for what logseal never does: delete, overwrite).
+    fn raw_s3(&self) -> (aws_sdk_s3::Client, tokio::runtime::Runtime) {
+        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let credentials = aws_sdk_s3::config::Credentials::new(
+            &self.vars["AWS_ACCESS_KEY_ID"],
+            &self.vars["AWS_SECRET_ACCESS_KEY"],
+            None,
+            None,
+            "logseal-e2e",
+        );
+        let sdk = runtime.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(
+                    aws_smithy_http_client::Builder::new()
+                        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                        .build_https(),
+                )
+                .endpoint_url(&self.vars["AWS_ENDPOINT_URL_S3"])
+                .region(aws_config::Region::new(self.vars["AWS_REGION"].clone()))
+                .credentials_provider(credentials)
+                .load(),
+        );
+        let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build();
+        (aws_sdk_s3::Client::from_conf(config), runtime)
+    }
+}
+
 impl Drop for Services {
     fn drop(&mut self) {
         if let Some(dir) = &self.own {
@@ -101,4 +130,71 @@ fn import_then_verify_and_verify_deep_on_s3() {
         report(&services.logseal(&["verify", "--data-dir", env.dir(), "--store", &store, "--deep", "--json"], T0 + 20));
     assert_eq!((code, deep["result"].as_str()), (0, Some("intact")), "{deep:#}");
     assert_eq!(records(&deep), 1400, "{deep:#}");
+}
+
+/// Category names of a report's findings, sorted and deduplicated.
+fn categories(report: &serde_json::Value) -> Vec<String> {
+    let mut names: Vec<String> =
+        report["findings"].as_array().unwrap().iter().map(|f| f["category"].as_str().unwrap().to_owned()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn a_delete_marker_and_a_second_version_on_s3_are_reported() {
+    let services = Services::get();
+    let env = Env::new();
+    let store = services.fresh_store();
+    let file = env.log_file("a.log", 900, 3);
+    ok(&services.logseal(
+        &["import", "--data-dir", env.dir(), "--store", &store, "--stream", "web", file.to_str().unwrap()],
+        T0,
+    ));
+    let verify = |now| {
+        report(&services.logseal(
+            &[
+                "verify",
+                "--data-dir",
+                env.dir(),
+                "--store",
+                &store,
+                "--json",
+                "--pubkey",
+                env.data.join("checkpoint.vkey").to_str().unwrap(),
+            ],
+            now,
+        ))
+    };
+    let (code, clean) = verify(T0 + 5);
+    assert_eq!((code, categories(&clean)), (0, vec![]), "{clean:#}");
+
+    let (client, runtime) = services.raw_s3();
+    let (bucket, prefix) = store.strip_prefix("s3://").unwrap().split_once('/').unwrap();
+    let listed =
+        runtime.block_on(client.list_objects_v2().bucket(bucket).prefix(format!("{prefix}/v1/web/")).send()).unwrap();
+    let keys: Vec<String> = listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
+    let data_key = keys.iter().find(|k| k.contains("/data/")).expect("a data object").clone();
+    let manifest_key = keys.iter().rev().find(|k| k.contains("/manifests/")).expect("a manifest").clone();
+
+    // A plain DELETE on a versioned bucket leaves a delete marker (Object
+    // Lock protects versions, not against markers).
+    runtime.block_on(client.delete_object().bucket(bucket).key(&data_key).send()).unwrap();
+    // A plain PUT (no If-None-Match) adds a second version (of another
+    // file's manifest, so that the deleted data object is still named).
+    runtime.block_on(client.put_object().bucket(bucket).key(&manifest_key).body(b"{}".to_vec().into()).send()).unwrap();
+
+    let (code, tampered) = verify(T0 + 6);
+    assert_eq!(code, 1, "{tampered:#}");
+    let found = categories(&tampered);
+    for expected in ["delete-marker", "second-version", "missing-object", "invalid-manifest"] {
+        assert!(found.iter().any(|c| c == expected), "{expected} not in {found:?}: {tampered:#}");
+    }
+    let objects: Vec<&str> =
+        tampered["findings"].as_array().unwrap().iter().filter_map(|f| f["object"].as_str()).collect();
+    let rel = |k: &str| k.strip_prefix(&format!("{prefix}/")).unwrap().to_owned();
+    assert!(
+        objects.contains(&rel(&data_key).as_str()) && objects.contains(&rel(&manifest_key).as_str()),
+        "{objects:?}"
+    );
 }

@@ -46,6 +46,12 @@ pub enum Category {
     RecordMismatch,
     /// A file could not be decrypted or decoded.
     Unreadable,
+    /// A delete marker under the stream (versioned stores): an object was
+    /// deleted; its versions may still be there behind the marker.
+    DeleteMarker,
+    /// A key with more than one version (versioned stores): an object was
+    /// written again, though logseal never overwrites.
+    SecondVersion,
 }
 
 impl Category {
@@ -71,6 +77,8 @@ impl Category {
             Category::StateMismatch => "state-mismatch",
             Category::RecordMismatch => "record-mismatch",
             Category::Unreadable => "unreadable",
+            Category::DeleteMarker => "delete-marker",
+            Category::SecondVersion => "second-version",
         }
     }
 }

@@ -25,6 +25,22 @@ pub struct ObjectMeta {
     pub size: u64,
 }
 
+/// One version of an object, in a store that keeps versions (S3 with
+/// versioning, as Object Lock requires).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    /// The object's key.
+    pub key: String,
+    /// The store's version id.
+    pub version_id: String,
+    /// A delete marker (hides the versions before it), not data.
+    pub delete_marker: bool,
+    /// The version a plain read gets.
+    pub latest: bool,
+    /// Its size in bytes (0 for a delete marker).
+    pub size: u64,
+}
+
 /// A readable local copy of an object (for readers that need random
 /// access, such as Parquet). Deleted on drop when it is a temporary copy.
 #[derive(Debug)]
@@ -73,6 +89,13 @@ pub trait ObjectStore: Send + Sync {
     /// Every object whose key starts with `prefix`, sorted by key. Keys
     /// after `start_after` only, when given.
     fn list(&self, prefix: &str, start_after: Option<&str>) -> Result<Vec<ObjectMeta>>;
+
+    /// Every version and delete marker under `prefix`, sorted by key, or
+    /// `None` for a store that keeps no versions (a write-once directory).
+    fn list_versions(&self, prefix: &str) -> Result<Option<Vec<ObjectVersion>>> {
+        let _ = prefix;
+        Ok(None)
+    }
 
     /// Where this store is, for messages (`local store at /srv/logseal/store`).
     fn describe(&self) -> String;

@@ -33,7 +33,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
-use super::{LocalCopy, ObjectMeta, ObjectStore, tempfile_guard::TempGuard, validate_key};
+use super::{LocalCopy, ObjectMeta, ObjectStore, ObjectVersion, tempfile_guard::TempGuard, validate_key};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Where a store is: `s3://bucket/prefix`.
@@ -382,6 +382,55 @@ impl S3Store {
     }
 }
 
+impl S3Store {
+    async fn list_versions_async(&self, prefix: &str) -> Result<Vec<ObjectVersion>> {
+        let strip = if self.location.prefix.is_empty() { 0 } else { self.location.prefix.len() + 1 };
+        let relative = |key: &str| key[strip.min(key.len())..].to_owned();
+        let mut out = Vec::new();
+        let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.location.bucket)
+                .prefix(self.location.object_key(prefix))
+                .set_key_marker(key_marker.clone())
+                .set_version_id_marker(version_marker.clone())
+                .send()
+                .await
+                .map_err(|e| self.error(e, "listing the versions of", "s3:ListBucketVersions", prefix))?;
+            for v in page.versions() {
+                out.push(ObjectVersion {
+                    key: relative(v.key().unwrap_or_default()),
+                    version_id: v.version_id().unwrap_or("null").to_owned(),
+                    delete_marker: false,
+                    latest: v.is_latest().unwrap_or(false),
+                    size: u64::try_from(v.size().unwrap_or(0)).unwrap_or(0),
+                });
+            }
+            for m in page.delete_markers() {
+                out.push(ObjectVersion {
+                    key: relative(m.key().unwrap_or_default()),
+                    version_id: m.version_id().unwrap_or("null").to_owned(),
+                    delete_marker: true,
+                    latest: m.is_latest().unwrap_or(false),
+                    size: 0,
+                });
+            }
+            if !page.is_truncated().unwrap_or(false) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() {
+                break;
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+}
+
 impl ObjectStore for S3Store {
     fn put_new(&self, key: &str, bytes: &[u8]) -> Result<()> {
         let key = self.full_key(key)?;
@@ -427,6 +476,10 @@ impl ObjectStore for S3Store {
 
     fn list(&self, prefix: &str, start_after: Option<&str>) -> Result<Vec<ObjectMeta>> {
         self.runtime.block_on(self.list_async(prefix, start_after))
+    }
+
+    fn list_versions(&self, prefix: &str) -> Result<Option<Vec<ObjectVersion>>> {
+        self.runtime.block_on(self.list_versions_async(prefix)).map(Some)
     }
 
     fn describe(&self) -> String {
