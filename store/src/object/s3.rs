@@ -188,8 +188,17 @@ impl S3Store {
                 format!("no AWS region for s3://{}: set AWS_REGION or the store's region", location.bucket),
             ));
         }
-        let endpoint = sdk.endpoint_url().unwrap_or("AWS").to_owned();
-        let path_style = options.path_style.unwrap_or(sdk.endpoint_url().is_some());
+        // The SDK applies AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL itself when
+        // it builds the S3 config; they are read here too for messages and
+        // the path-style default.
+        let custom_endpoint = sdk
+            .endpoint_url()
+            .map(str::to_owned)
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok())
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+            .filter(|e| !e.is_empty());
+        let path_style = options.path_style.unwrap_or(custom_endpoint.is_some());
+        let endpoint = custom_endpoint.unwrap_or_else(|| "AWS".to_owned());
         let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style).build();
         Ok(S3Store { client: Client::from_conf(config), location, options, endpoint, runtime: Arc::new(runtime) })
     }
