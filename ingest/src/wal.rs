@@ -158,6 +158,13 @@ impl Wal {
             }
             segments.push(create_segment(dir, next_seq)?);
         }
+        // An empty last segment named for another sequence number (a crash
+        // between emptying it and renaming it in `release_through`) would
+        // take records it is not named for: start it again at next_seq.
+        if segments.last().is_some_and(|s| s.bytes == MAGIC.len() as u64 && s.first_seq != next_seq) {
+            let empty = segments.pop().expect("a last segment");
+            fs::remove_file(&empty.path).map_err(|e| Error::io(empty.path.display(), &e))?;
+        }
         if segments.is_empty() {
             segments.push(create_segment(dir, next_seq)?);
         }
@@ -452,6 +459,23 @@ mod tests {
         drop(wal);
         let (_, replay) = Wal::open(dir.path(), WalOptions::default(), 0).unwrap();
         assert_eq!(seqs(&replay.records), vec![7]);
+    }
+
+    #[test]
+    fn an_emptied_segment_not_yet_renamed_is_started_again_at_the_next_seq() {
+        let dir = tempfile::tempdir().unwrap();
+        // A crash in release_through: segment 0 emptied, not yet renamed
+        // to 5; the sealer's state says the stream continues at 5.
+        fs::write(dir.path().join(segment_name(0)), MAGIC).unwrap();
+        let (mut wal, replay) = Wal::open(dir.path(), WalOptions::default(), 5).unwrap();
+        assert!(replay.records.is_empty());
+        assert_eq!(wal.next_seq(), 5);
+        wal.append(&[record(5), record(6)]).unwrap();
+        wal.sync().unwrap();
+        drop(wal);
+        let (_, replay) = Wal::open(dir.path(), WalOptions::default(), 5).unwrap();
+        assert_eq!(seqs(&replay.records), vec![5, 6]);
+        assert!(!dir.path().join(segment_name(0)).exists());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod aws;
 pub mod deep;
 pub mod error;
 pub mod keys;

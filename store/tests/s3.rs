@@ -10,10 +10,6 @@
 //! temporary directory and stops it when done. Every test works under its
 //! own random prefix, with the services' credentials passed explicitly.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectLockMode};
@@ -21,38 +17,18 @@ use logseal_store::ErrorKind;
 use logseal_store::object::s3::{LockMode, ObjectLock, S3Location, S3Options, S3Store};
 use logseal_store::object::{ObjectStore, conformance};
 
-/// A running S3/KMS pair and the variables that point at it.
-struct Services {
-    vars: HashMap<String, String>,
-    /// Set when this test started the services (and must stop them).
-    own_dir: Option<tempfile::TempDir>,
+#[path = "support/services.rs"]
+mod services;
+
+use services::Services;
+
+/// The S3 side of the services.
+trait S3Services {
+    fn store(&self, options: S3Options) -> (S3Store, String);
+    fn bucket(&self) -> String;
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
-}
-
-impl Services {
-    fn get() -> Services {
-        if let Ok(dir) = std::env::var("LOGSEAL_TEST_SERVICES") {
-            let env = std::fs::read_to_string(Path::new(&dir).join("env"))
-                .unwrap_or_else(|e| panic!("LOGSEAL_TEST_SERVICES={dir}: no env file ({e})"));
-            return Services { vars: exports(&env), own_dir: None };
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(repo_root().join("infra/dev/services"))
-            .args(["start", "--dir"])
-            .arg(dir.path())
-            .output()
-            .expect("run infra/dev/services start");
-        assert!(out.status.success(), "infra/dev/services start failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        Services { vars: exports(&String::from_utf8(out.stdout).unwrap()), own_dir: Some(dir) }
-    }
-
-    fn var(&self, name: &str) -> &str {
-        self.vars.get(name).unwrap_or_else(|| panic!("{name} not among the services' variables"))
-    }
-
+impl S3Services for Services {
     /// A store under a fresh random prefix of the services' bucket.
     fn store(&self, options: S3Options) -> (S3Store, String) {
         let base = S3Location::parse(self.var("LOGSEAL_STORE")).unwrap();
@@ -68,57 +44,8 @@ impl Services {
         (store, prefix)
     }
 
-    fn credentials(&self) -> aws_sdk_s3::config::Credentials {
-        aws_sdk_s3::config::Credentials::new(
-            self.var("AWS_ACCESS_KEY_ID"),
-            self.var("AWS_SECRET_ACCESS_KEY"),
-            None,
-            None,
-            "logseal-tests",
-        )
-    }
-
     fn bucket(&self) -> String {
         S3Location::parse(self.var("LOGSEAL_STORE")).unwrap().bucket
-    }
-
-    /// A raw SDK client, for what the store itself never does (delete,
-    /// change retention, send a wrong checksum).
-    fn raw_client(&self) -> (aws_sdk_s3::Client, tokio::runtime::Runtime) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let sdk = runtime.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .http_client(http)
-                .endpoint_url(self.var("AWS_ENDPOINT_URL_S3"))
-                .credentials_provider(self.credentials())
-                .region(aws_config::Region::new(self.var("AWS_REGION").to_owned()))
-                .load(),
-        );
-        let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build();
-        (aws_sdk_s3::Client::from_conf(config), runtime)
-    }
-}
-
-/// The variables of `export NAME=value` lines.
-fn exports(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.trim_matches(|c| c == '\'' || c == '"').to_owned()))
-        .collect()
-}
-
-impl Drop for Services {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.own_dir {
-            let _ =
-                Command::new(repo_root().join("infra/dev/services")).args(["stop", "--dir"]).arg(dir.path()).status();
-        }
     }
 }
 
@@ -149,7 +76,7 @@ fn compliance_locked_versions_cannot_be_deleted_or_shortened() {
     let lock = ObjectLock { mode: LockMode::Compliance, retain_days: 1 };
     let (store, prefix) = services.store(S3Options { object_lock: Some(lock), ..S3Options::default() });
     store.put_new("locked", b"kept for a day").unwrap();
-    let (client, runtime) = services.raw_client();
+    let (client, runtime) = services.raw_s3();
     let key = format!("{prefix}/locked");
     let head = runtime.block_on(client.head_object().bucket(services.bucket()).key(&key).send()).unwrap();
     assert_eq!(head.object_lock_mode(), Some(&ObjectLockMode::Compliance));
@@ -181,7 +108,7 @@ fn compliance_locked_versions_cannot_be_deleted_or_shortened() {
 fn a_wrong_checksum_is_refused_by_the_server() {
     let services = Services::get();
     let (_, prefix) = services.store(S3Options::default());
-    let (client, runtime) = services.raw_client();
+    let (client, runtime) = services.raw_s3();
     let wrong = runtime.block_on(
         client
             .put_object()

@@ -3,48 +3,29 @@
 //! its own): `import --store s3://…`, then `verify` with the public key
 //! only and `verify --deep`, each test under its own prefix.
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::common::{Env, T0, logseal, ok};
 
-/// The variables of a running services instance (and its directory when
-/// this test started it).
-struct Services {
-    vars: HashMap<String, String>,
-    own: Option<tempfile::TempDir>,
+#[path = "../../store/tests/support/services.rs"]
+mod services;
+
+use services::Services;
+
+/// What these tests do with the services.
+trait CliServices {
+    fn logseal(&self, args: &[&str], now: i64) -> Output;
+    fn fresh_store(&self) -> String;
 }
 
-fn services_script() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/dev/services")
-}
-
-impl Services {
-    fn get() -> Services {
-        let parse = |text: &str| -> HashMap<String, String> {
-            text.lines()
-                .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
-                .map(|(k, v)| (k.to_owned(), v.trim_matches(|c| c == '\'' || c == '"').to_owned()))
-                .collect()
-        };
-        if let Ok(dir) = std::env::var("LOGSEAL_TEST_SERVICES") {
-            let env = std::fs::read_to_string(Path::new(&dir).join("env")).expect("the services' env file");
-            return Services { vars: parse(&env), own: None };
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(services_script()).args(["start", "--dir"]).arg(dir.path()).output().unwrap();
-        assert!(out.status.success(), "infra/dev/services start:\n{}", String::from_utf8_lossy(&out.stderr));
-        Services { vars: parse(&String::from_utf8_lossy(&out.stdout)), own: Some(dir) }
-    }
-
+impl CliServices for Services {
     /// `logseal` with the services' AWS variables.
     fn logseal(&self, args: &[&str], now: i64) -> Output {
         let mut cmd = logseal();
         for name in
             ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_KMS"]
         {
-            cmd.env(name, &self.vars[name]);
+            cmd.env(name, self.var(name));
         }
         cmd.env_remove("AWS_PROFILE").env_remove("AWS_SESSION_TOKEN");
         cmd.args(args).env("LOGSEAL_FAKE_NOW", now.to_string()).output().expect("run logseal")
@@ -52,44 +33,7 @@ impl Services {
 
     /// A fresh store URL under the services' bucket.
     fn fresh_store(&self) -> String {
-        format!("{}/e2e-{:016x}", self.vars["LOGSEAL_STORE"], rand::random::<u64>())
-    }
-}
-
-impl Services {
-    /// A raw S3 client (for what logseal never does: delete, overwrite).
-    fn raw_s3(&self) -> (aws_sdk_s3::Client, tokio::runtime::Runtime) {
-        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let credentials = aws_sdk_s3::config::Credentials::new(
-            &self.vars["AWS_ACCESS_KEY_ID"],
-            &self.vars["AWS_SECRET_ACCESS_KEY"],
-            None,
-            None,
-            "logseal-e2e",
-        );
-        let sdk = runtime.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .http_client(
-                    aws_smithy_http_client::Builder::new()
-                        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-                        .build_https(),
-                )
-                .endpoint_url(&self.vars["AWS_ENDPOINT_URL_S3"])
-                .region(aws_config::Region::new(self.vars["AWS_REGION"].clone()))
-                .credentials_provider(credentials)
-                .load(),
-        );
-        let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build();
-        (aws_sdk_s3::Client::from_conf(config), runtime)
-    }
-}
-
-impl Drop for Services {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.own {
-            let _ = Command::new(services_script()).args(["stop", "--dir"]).arg(dir.path()).status();
-        }
+        format!("{}/e2e-{:016x}", self.var("LOGSEAL_STORE"), rand::random::<u64>())
     }
 }
 

@@ -2,9 +2,10 @@
 //! per key domain, and the blind-index key.
 //!
 //! Implementations: [`local::LocalKeys`] (key files made by `logseal init`)
-//! here; AWS KMS later. [`pme`] adapts any provider to the Parquet key
+//! and [`kms::KmsKeys`] (AWS KMS). [`pme`] adapts any provider to the Parquet key
 //! management tools (PKMT1 key material, double wrapping).
 
+pub mod kms;
 pub mod local;
 pub mod pme;
 

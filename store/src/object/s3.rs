@@ -21,19 +21,16 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, ObjectLockMode};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
 use super::{LocalCopy, ObjectMeta, ObjectStore, ObjectVersion, tempfile_guard::TempGuard, validate_key};
+use crate::aws::{self, AwsTarget};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Where a store is: `s3://bucket/prefix`.
@@ -158,45 +155,19 @@ impl S3Store {
         options: S3Options,
         customize: impl FnOnce(aws_config::ConfigLoader) -> aws_config::ConfigLoader,
     ) -> Result<S3Store> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("s3-io")
-            .enable_all()
-            .build()
-            .map_err(|e| Error::io("starting the S3 client's runtime", &e))?;
-        let http =
-            aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts.max(1)))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(120))
-                    .build(),
-            );
-        if let Some(region) = &options.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &options.endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let sdk = runtime.block_on(customize(loader).load());
+        let target = AwsTarget {
+            endpoint: options.endpoint.clone(),
+            region: options.region.clone(),
+            max_attempts: options.max_attempts,
+        };
+        let (runtime, sdk) = aws::load("s3-io", &target, customize)?;
         if sdk.region().is_none() {
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!("no AWS region for s3://{}: set AWS_REGION or the store's region", location.bucket),
             ));
         }
-        // The SDK applies AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL itself when
-        // it builds the S3 config; they are read here too for messages and
-        // the path-style default.
-        let custom_endpoint = sdk
-            .endpoint_url()
-            .map(str::to_owned)
-            .or_else(|| std::env::var("AWS_ENDPOINT_URL_S3").ok())
-            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-            .filter(|e| !e.is_empty());
+        let custom_endpoint = aws::custom_endpoint(&sdk, "AWS_ENDPOINT_URL_S3");
         let path_style = options.path_style.unwrap_or(custom_endpoint.is_some());
         let endpoint = custom_endpoint.unwrap_or_else(|| "AWS".to_owned());
         let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style).build();

@@ -1,0 +1,252 @@
+//! The AWS KMS key provider: one KMS key per domain wraps key-encryption
+//! keys and salt keys (KMS `Encrypt` / `Decrypt`), each call bound to an
+//! encryption context that names the domain and, for a salt key, the
+//! stream and file.
+//!
+//! KMS is called per key-encryption key, not per file: the Parquet key
+//! tools wrap each file's data keys with cached key-encryption keys
+//! (double wrapping, [`super::pme`]), and unwrapped keys are cached here,
+//! so a reader asks KMS once per distinct wrapped key.
+//!
+//! The blind-index key is a 32-byte data key made once by KMS
+//! (`GenerateDataKey` under the `pii` key, [`KmsKeys::new_index_key`]) and
+//! kept wrapped in the configuration; it is unwrapped on first use.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::DataKeySpec;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use zeroize::Zeroizing;
+
+use super::{KeyDomain, KeyProvider};
+use crate::aws::{self, AwsTarget};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The KMS keys of a deployment.
+#[derive(Debug, Clone)]
+pub struct KmsKeyIds {
+    /// Key id or ARN of the `base` domain's key (symmetric).
+    pub base: String,
+    /// Key id or ARN of the `pii` domain's key (symmetric).
+    pub pii: String,
+    /// The blind-index key, wrapped under the `pii` key (base64), as
+    /// [`KmsKeys::new_index_key`] made it.
+    pub index_key_wrapped: String,
+}
+
+/// What an unwrapped key is cached under: master key, wrapped key, context.
+type UnwrapKey = (String, String, Vec<u8>);
+
+/// Master keys in AWS KMS.
+pub struct KmsKeys {
+    client: Client,
+    runtime: Arc<tokio::runtime::Runtime>,
+    ids: KmsKeyIds,
+    endpoint: String,
+    unwrapped: Mutex<HashMap<UnwrapKey, Zeroizing<Vec<u8>>>>,
+    index_key: OnceLock<Zeroizing<[u8; 32]>>,
+    calls: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for KmsKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KmsKeys(base {}, pii {}, at {})", self.ids.base, self.ids.pii, self.endpoint)
+    }
+}
+
+const INDEX_KEY_PURPOSE: &str = "index-key";
+
+impl KmsKeys {
+    /// Connects to KMS (no request is made yet).
+    pub fn open(
+        ids: KmsKeyIds,
+        target: &AwsTarget,
+        customize: impl FnOnce(aws_config::ConfigLoader) -> aws_config::ConfigLoader,
+    ) -> Result<KmsKeys> {
+        let (runtime, sdk) = aws::load("kms-io", target, customize)?;
+        if sdk.region().is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "no AWS region for KMS: set AWS_REGION or the keys' region",
+            ));
+        }
+        let endpoint = aws::custom_endpoint(&sdk, "AWS_ENDPOINT_URL_KMS").unwrap_or_else(|| "AWS".to_owned());
+        Ok(KmsKeys {
+            client: Client::new(&sdk),
+            runtime: Arc::new(runtime),
+            ids,
+            endpoint,
+            unwrapped: Mutex::new(HashMap::new()),
+            index_key: OnceLock::new(),
+            calls: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Makes a new blind-index key under `pii_key` and returns it wrapped
+    /// (base64), for [`KmsKeyIds::index_key_wrapped`].
+    pub fn new_index_key(&self) -> Result<String> {
+        self.count();
+        let out = self
+            .runtime
+            .block_on(
+                self.client
+                    .generate_data_key()
+                    .key_id(&self.ids.pii)
+                    .key_spec(DataKeySpec::Aes256)
+                    .set_encryption_context(Some(context(KeyDomain::Pii, INDEX_KEY_PURPOSE.as_bytes())))
+                    .send(),
+            )
+            .map_err(|e| self.error(e, "kms:GenerateDataKey", &self.ids.pii))?;
+        let blob = out.ciphertext_blob().ok_or_else(|| Error::new(ErrorKind::Io, "KMS returned no ciphertext"))?;
+        Ok(BASE64.encode(blob.as_ref()))
+    }
+
+    /// KMS requests made so far (for the KMS-calls-per-file figure).
+    pub fn kms_calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn domain_of(&self, master_key_id: &str) -> Result<KeyDomain> {
+        if master_key_id == self.ids.base {
+            Ok(KeyDomain::Base)
+        } else if master_key_id == self.ids.pii {
+            Ok(KeyDomain::Pii)
+        } else {
+            Err(Error::new(
+                ErrorKind::BadKey,
+                format!(
+                    "master key {master_key_id:?} is not one of this deployment's KMS keys ({}, {})",
+                    self.ids.base, self.ids.pii
+                ),
+            ))
+        }
+    }
+
+    fn error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+        &self,
+        err: SdkError<E, aws_sdk_kms::config::http::HttpResponse>,
+        permission: &str,
+        key: &str,
+    ) -> Error {
+        let code = err.code().unwrap_or("").to_owned();
+        let detail = match err.message() {
+            Some(m) => format!("{code}: {m}"),
+            None if !code.is_empty() => code.clone(),
+            None => aws_sdk_kms::error::DisplayErrorContext(&err).to_string(),
+        };
+        let (kind, hint) = match code.as_str() {
+            "NotFoundException" => (ErrorKind::NotFound, " (no such KMS key: check the key id or ARN and the region)"),
+            "InvalidCiphertextException" => (
+                ErrorKind::BadKey,
+                " (the wrapped key does not decrypt under this KMS key and encryption context: another key, another stream or file, or a changed wrapped key)",
+            ),
+            "AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException" => {
+                (ErrorKind::Unauthorized, " (the credentials lack the permission named here on this key)")
+            }
+            "DisabledException" | "KMSInvalidStateException" => {
+                (ErrorKind::BadKey, " (the KMS key is disabled or pending deletion)")
+            }
+            "" => (ErrorKind::Io, " (is KMS reachable?)"),
+            _ => (ErrorKind::Io, ""),
+        };
+        Error::new(kind, format!("{permission} on {key} at {}: {detail}{hint}", self.endpoint))
+    }
+}
+
+/// The encryption context of a wrap: the domain, and what is wrapped (a
+/// key-encryption key when `context` is empty; else `context` says what,
+/// e.g. a salt key's origin and file index).
+fn context(domain: KeyDomain, context: &[u8]) -> HashMap<String, String> {
+    let mut map = HashMap::from([("logseal:domain".to_owned(), domain.name().to_owned())]);
+    let purpose =
+        if context.is_empty() { "kek".to_owned() } else { String::from_utf8_lossy(context).trim().replace('\n', " ") };
+    map.insert("logseal:purpose".to_owned(), purpose);
+    map
+}
+
+impl KeyProvider for KmsKeys {
+    fn kind(&self) -> &'static str {
+        "aws-kms"
+    }
+
+    fn master_key_id(&self, domain: KeyDomain) -> String {
+        match domain {
+            KeyDomain::Base => self.ids.base.clone(),
+            KeyDomain::Pii => self.ids.pii.clone(),
+        }
+    }
+
+    fn wrap(&self, master_key_id: &str, key: &[u8], ctx: &[u8]) -> Result<String> {
+        let domain = self.domain_of(master_key_id)?;
+        self.count();
+        let out = self
+            .runtime
+            .block_on(
+                self.client
+                    .encrypt()
+                    .key_id(master_key_id)
+                    .plaintext(Blob::new(key))
+                    .set_encryption_context(Some(context(domain, ctx)))
+                    .send(),
+            )
+            .map_err(|e| self.error(e, "kms:Encrypt", master_key_id))?;
+        let blob = out.ciphertext_blob().ok_or_else(|| Error::new(ErrorKind::Io, "KMS returned no ciphertext"))?;
+        Ok(BASE64.encode(blob.as_ref()))
+    }
+
+    fn unwrap(&self, master_key_id: &str, wrapped: &str, ctx: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let domain = self.domain_of(master_key_id)?;
+        let cache_key = (master_key_id.to_owned(), wrapped.to_owned(), ctx.to_vec());
+        if let Some(key) = self.unwrapped.lock().map_err(|_| poisoned())?.get(&cache_key) {
+            return Ok(key.clone());
+        }
+        let blob = BASE64.decode(wrapped.trim()).map_err(|e| {
+            Error::new(ErrorKind::BadKey, format!("wrapped key under {master_key_id} is not base64: {e}"))
+        })?;
+        self.count();
+        let out = self
+            .runtime
+            .block_on(
+                self.client
+                    .decrypt()
+                    .key_id(master_key_id)
+                    .ciphertext_blob(Blob::new(blob))
+                    .set_encryption_context(Some(context(domain, ctx)))
+                    .send(),
+            )
+            .map_err(|e| self.error(e, "kms:Decrypt", master_key_id))?;
+        let key = Zeroizing::new(
+            out.plaintext().ok_or_else(|| Error::new(ErrorKind::Io, "KMS returned no plaintext"))?.as_ref().to_vec(),
+        );
+        self.unwrapped.lock().map_err(|_| poisoned())?.insert(cache_key, key.clone());
+        Ok(key)
+    }
+
+    fn index_key_id(&self) -> String {
+        format!("aws-kms:{}:index", self.ids.pii)
+    }
+
+    fn index_key(&self) -> Result<Zeroizing<[u8; 32]>> {
+        if let Some(key) = self.index_key.get() {
+            return Ok(key.clone());
+        }
+        let key = self.unwrap(&self.ids.pii, &self.ids.index_key_wrapped, INDEX_KEY_PURPOSE.as_bytes())?;
+        let key: [u8; 32] = key.as_slice().try_into().map_err(|_| {
+            Error::new(ErrorKind::BadKey, format!("the wrapped index key unwraps to {} bytes, not 32", key.len()))
+        })?;
+        Ok(self.index_key.get_or_init(|| Zeroizing::new(key)).clone())
+    }
+}
+
+fn poisoned() -> Error {
+    Error::new(ErrorKind::Io, "the KMS key cache lock is poisoned")
+}
