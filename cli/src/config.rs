@@ -11,6 +11,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use logseal_core::checkpoint::{LogSigner, LogVerifier};
 use logseal_core::parse::JsonMapping;
+use logseal_store::aws::AwsTarget;
+use logseal_store::keys::KeyProvider;
+use logseal_store::keys::kms::{KmsKeyIds, KmsKeys};
 use logseal_store::keys::local::{LocalKeys, load_signing_key, load_verifier};
 use logseal_store::object::ObjectStore;
 use logseal_store::object::local::LocalStore;
@@ -78,6 +81,11 @@ pub fn open_store(spec: &str, config: &StoreConfig) -> Result<Arc<dyn ObjectStor
         );
     }
     Ok(Arc::new(LocalStore::open(root)?))
+}
+
+/// Where KMS is, from `[keys]`.
+pub fn kms_target(keys: &KeysConfig) -> AwsTarget {
+    AwsTarget { endpoint: keys.endpoint.clone(), region: keys.region.clone(), max_attempts: 4 }
 }
 
 /// `[store]`.
@@ -163,9 +171,25 @@ impl Default for StoreConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfig {
-    /// `local`: key files (AWS KMS comes with a later release).
+    /// `local` (key files) or `aws-kms`.
     #[serde(default = "default_keys_kind")]
     pub kind: KeysKind,
+    /// AWS KMS: key id or ARN of the `base` domain's symmetric key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_key: Option<String>,
+    /// AWS KMS: key id or ARN of the `pii` domain's symmetric key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pii_key: Option<String>,
+    /// AWS KMS: the blind-index key wrapped under the `pii` key (written by
+    /// `logseal init --kms-base-key … --kms-pii-key …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_key_wrapped: Option<String>,
+    /// AWS KMS: the region (else the AWS provider chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// AWS KMS: an endpoint other than AWS's (else `AWS_ENDPOINT_URL_KMS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// Directory of the local key files, relative to the data directory.
     #[serde(default = "default_keys_path")]
     pub path: PathBuf,
@@ -183,6 +207,8 @@ pub struct KeysConfig {
 pub enum KeysKind {
     /// Key files.
     Local,
+    /// AWS KMS keys.
+    AwsKms,
 }
 
 fn default_keys_kind() -> KeysKind {
@@ -202,6 +228,11 @@ impl Default for KeysConfig {
     fn default() -> Self {
         KeysConfig {
             kind: default_keys_kind(),
+            base_key: None,
+            pii_key: None,
+            index_key_wrapped: None,
+            region: None,
+            endpoint: None,
             path: default_keys_path(),
             signing_key: default_signing_key(),
             public_key: default_public_key(),
@@ -375,9 +406,24 @@ impl DataDir {
     }
 
     /// The key provider.
-    pub fn keys(&self) -> Arc<LocalKeys> {
-        match self.config.keys.kind {
-            KeysKind::Local => Arc::new(LocalKeys::open(self.path(&self.config.keys.path))),
+    pub fn keys(&self) -> Result<Arc<dyn KeyProvider>> {
+        let keys = &self.config.keys;
+        match keys.kind {
+            KeysKind::Local => Ok(Arc::new(LocalKeys::open(self.path(&keys.path)))),
+            KeysKind::AwsKms => {
+                let missing = |name: &str| {
+                    anyhow::anyhow!(
+                        "{}: [keys] kind = \"aws-kms\" needs {name} (logseal init --kms-base-key … --kms-pii-key … writes it)",
+                        self.root.join(CONFIG_FILE).display()
+                    )
+                };
+                let ids = KmsKeyIds {
+                    base: keys.base_key.clone().ok_or_else(|| missing("base_key"))?,
+                    pii: keys.pii_key.clone().ok_or_else(|| missing("pii_key"))?,
+                    index_key_wrapped: keys.index_key_wrapped.clone().ok_or_else(|| missing("index_key_wrapped"))?,
+                };
+                Ok(Arc::new(KmsKeys::open(ids, &kms_target(keys), |l| l)?))
+            }
         }
     }
 

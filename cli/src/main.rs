@@ -74,6 +74,12 @@ enum Command {
         /// Deployment name (origin prefix and key name), e.g. logs.example.com/prod.
         #[arg(long)]
         deployment: Option<String>,
+        /// Use AWS KMS: the base domain's symmetric key (id or ARN); needs --kms-pii-key.
+        #[arg(long, env = "LOGSEAL_KMS_BASE_KEY", requires = "kms_pii_key")]
+        kms_base_key: Option<String>,
+        /// Use AWS KMS: the pii domain's symmetric key (id or ARN); needs --kms-base-key.
+        #[arg(long, env = "LOGSEAL_KMS_PII_KEY", requires = "kms_base_key")]
+        kms_pii_key: Option<String>,
     },
     /// Seal existing access-log files (plain, .gz, .zst, or - for stdin).
     Import {
@@ -213,8 +219,9 @@ fn verifier_for(pubkey: Option<&Path>, dir: &Path) -> Result<LogVerifier> {
 fn run(cli: Cli) -> Result<ExitCode> {
     let stderr_tty = std::io::stderr().is_terminal();
     match cli.command {
-        Command::Init { dir, deployment } => {
-            let made = cmd::init::run(&dir.data_dir, deployment.as_deref())?;
+        Command::Init { dir, deployment, kms_base_key, kms_pii_key } => {
+            let kms = kms_base_key.zip(kms_pii_key);
+            let made = cmd::init::run(&dir.data_dir, deployment.as_deref(), kms)?;
             println!("initialized logseal data directory {}", dir.data_dir.display());
             println!("checkpoint public key: {}", made.public_key_path.display());
             println!("vkey: {}", made.vkey);
@@ -254,7 +261,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(spec) if !deep => (config::open_store(&spec, &config::StoreConfig::default())?, None),
                 spec => {
                     let data = DataDir::open(&dir.data_dir)?.with_store(spec);
-                    let keys: Option<Arc<dyn KeyProvider>> = deep.then(|| data.keys() as Arc<dyn KeyProvider>);
+                    let keys: Option<Arc<dyn KeyProvider>> = if deep { Some(data.keys()?) } else { None };
                     (data.store()?, keys)
                 }
             };

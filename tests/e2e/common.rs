@@ -18,7 +18,10 @@ pub struct Env {
 /// The binary, with no inherited logseal environment.
 pub fn logseal() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_logseal"));
-    cmd.env_remove("LOGSEAL_DATA_DIR").env_remove("LOGSEAL_FAKE_NOW").env_remove("LOGSEAL_STORE");
+    for name in ["LOGSEAL_DATA_DIR", "LOGSEAL_FAKE_NOW", "LOGSEAL_STORE", "LOGSEAL_KMS_BASE_KEY", "LOGSEAL_KMS_PII_KEY"]
+    {
+        cmd.env_remove(name);
+    }
     cmd
 }
 

@@ -3,6 +3,7 @@
 //! its own): `import --store s3://…`, then `verify` with the public key
 //! only and `verify --deep`, each test under its own prefix.
 
+use std::path::Path;
 use std::process::Output;
 
 use crate::common::{Env, T0, logseal, ok};
@@ -141,4 +142,53 @@ fn a_delete_marker_and_a_second_version_on_s3_are_reported() {
         objects.contains(&rel(&data_key).as_str()) && objects.contains(&rel(&manifest_key).as_str()),
         "{objects:?}"
     );
+}
+
+#[test]
+fn kms_keys_seal_import_into_s3_and_verify_deep_and_kms_down_is_a_clear_error() {
+    let services = Services::get();
+    let env = Env::new(); // only for its log generator and temp dir
+    let data = env.tmp.path().join("kms-data");
+    let data = data.to_str().unwrap();
+    ok(&services.logseal(
+        &[
+            "init",
+            "--data-dir",
+            data,
+            "--deployment",
+            "logseal.test/kms",
+            "--kms-base-key",
+            services.var("LOGSEAL_KMS_BASE_KEY"),
+            "--kms-pii-key",
+            services.var("LOGSEAL_KMS_PII_KEY"),
+        ],
+        T0,
+    ));
+    let config = std::fs::read_to_string(Path::new(data).join("logseal.toml")).unwrap();
+    assert!(config.contains("kind = \"aws-kms\"") && config.contains("index_key_wrapped"), "{config}");
+    assert!(!Path::new(data).join("keys/base.key").exists(), "no local data keys with KMS");
+
+    let store = services.fresh_store();
+    let file = env.log_file("k.log", 900, 4);
+    ok(&services.logseal(&["import", "--data-dir", data, "--store", &store, file.to_str().unwrap()], T0));
+    let (code, deep) =
+        report(&services.logseal(&["verify", "--data-dir", data, "--store", &store, "--deep", "--json"], T0 + 5));
+    assert_eq!((code, deep["result"].as_str()), (0, Some("intact")), "{deep:#}");
+    assert_eq!(records(&deep), 900, "{deep:#}");
+
+    // KMS unreachable: verify --deep cannot run (exit 2) and says why.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut cmd = logseal();
+    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ENDPOINT_URL_S3"] {
+        cmd.env(name, services.var(name));
+    }
+    let out = cmd
+        .env("AWS_ENDPOINT_URL_KMS", format!("http://{closed}"))
+        .env("LOGSEAL_FAKE_NOW", (T0 + 6).to_string())
+        .args(["verify", "--data-dir", data, "--store", &store, "--deep"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "verify --deep without KMS must not pass");
+    assert!(stderr.contains("kms:") && stderr.contains(&closed.to_string()), "{stderr}");
 }

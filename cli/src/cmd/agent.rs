@@ -59,7 +59,7 @@ pub fn run(dir: &DataDir, on_ready: impl FnOnce(&Bound)) -> Result<()> {
         )
     })?;
     let store: Arc<dyn ObjectStore> = dir.store()?;
-    let keys: Arc<dyn KeyProvider> = dir.keys();
+    let keys: Arc<dyn KeyProvider> = dir.keys()?;
     // Fail at start, not at the first sealed file, when a key is unusable.
     keys.index_key().context("the index key")?;
     let parts = AgentParts {
@@ -123,7 +123,7 @@ fn dev_agent(any_port: bool) -> AgentConfig {
 /// `logseal up`: initializes `dir` on first start, then runs the agent.
 pub fn up(dir: &Path, any_port: bool) -> Result<()> {
     if !dir.join(CONFIG_FILE).exists() {
-        let made = super::init::run(dir, None)?;
+        let made = super::init::run(dir, None, None)?;
         DevPki::create(&dir.join("tls"))?;
         let path = dir.join(CONFIG_FILE);
         let mut config = DataDir::open(dir)?.config;

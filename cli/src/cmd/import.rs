@@ -82,7 +82,7 @@ fn seal(sealer: &mut StreamSealer, file: OpenFile, summary: &mut ImportSummary) 
 pub fn run(dir: &DataDir, args: ImportArgs) -> Result<ImportSummary> {
     let started = Instant::now();
     let store = dir.store()?;
-    let keys = dir.keys();
+    let keys = dir.keys()?;
     let signer = dir.signer()?;
     let mut sealer = StreamSealer::open(store, keys, signer, &args.stream, dir.sealer_options(), now_micros())
         .with_context(|| format!("opening stream {:?}", args.stream))?;

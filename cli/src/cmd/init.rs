@@ -8,7 +8,9 @@ use anyhow::{Context, Result, bail};
 use logseal_store::keys::local::{LocalKeys, create_signing_key};
 use logseal_store::object::local::LocalStore;
 
-use crate::config::{CONFIG_FILE, Config};
+use logseal_store::keys::kms::{KmsKeyIds, KmsKeys};
+
+use crate::config::{CONFIG_FILE, Config, KeysKind, kms_target};
 
 /// What `init` made.
 #[derive(Debug)]
@@ -33,7 +35,7 @@ fn getrandom_fill(bytes: &mut [u8]) -> std::io::Result<()> {
 
 /// Creates the data directory `dir`. Refuses to touch an existing store or
 /// a non-empty directory.
-pub fn run(dir: &Path, deployment: Option<&str>) -> Result<Initialized> {
+pub fn run(dir: &Path, deployment: Option<&str>, kms: Option<(String, String)>) -> Result<Initialized> {
     if dir.join(CONFIG_FILE).exists() {
         bail!("{} is already a logseal data directory; refusing to overwrite it", dir.display());
     }
@@ -43,10 +45,30 @@ pub fn run(dir: &Path, deployment: Option<&str>) -> Result<Initialized> {
             bail!("{} exists and is not empty; choose a new directory for the data", dir.display());
         }
     }
-    let config = Config::new(&deployment.map_or_else(default_deployment, str::to_owned));
+    let mut config = Config::new(&deployment.map_or_else(default_deployment, str::to_owned));
     config.validate()?;
+    if let Some((base, pii)) = kms {
+        // The blind-index key is made by KMS now and kept wrapped in the
+        // config; KMS also shows here that the keys exist and may be used.
+        let ids = KmsKeyIds { base: base.clone(), pii: pii.clone(), index_key_wrapped: String::new() };
+        let index = KmsKeys::open(ids, &kms_target(&config.keys), |l| l)?
+            .new_index_key()
+            .context("making the blind-index key with KMS (kms:GenerateDataKey on the pii key)")?;
+        config.keys.kind = KeysKind::AwsKms;
+        config.keys.base_key = Some(base);
+        config.keys.pii_key = Some(pii);
+        config.keys.index_key_wrapped = Some(index);
+    }
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    LocalKeys::create(dir.join(&config.keys.path))?;
+    if config.keys.kind == KeysKind::Local {
+        LocalKeys::create(dir.join(&config.keys.path))?;
+    } else {
+        // The checkpoint signing key still lives here.
+        let keys_dir = dir.join(&config.keys.path);
+        std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&keys_dir)
+            .with_context(|| format!("creating {}", keys_dir.display()))?;
+    }
     let signer = create_signing_key(&dir.join(&config.keys.signing_key), &config.deployment)?;
     LocalStore::create(dir.join(&config.store.path))?;
     let vkey = signer.verifier().to_vkey();

@@ -11,7 +11,7 @@ use crate::config::DataDir;
 /// Builds the bundle for record `seq` of `stream`.
 pub fn prove(dir: &DataDir, stream: &str, seq: u64) -> Result<Vec<u8>> {
     let store = dir.store()?;
-    let bundle = logseal_store::prove::prove(&*store, dir.keys(), &dir.verifier()?, stream, seq)
+    let bundle = logseal_store::prove::prove(&*store, dir.keys()?, &dir.verifier()?, stream, seq)
         .with_context(|| format!("proving seq {seq} of stream {stream:?}"))?;
     Ok(bundle.to_bytes())
 }
