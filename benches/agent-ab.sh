@@ -15,6 +15,8 @@
 # input and pki-up). Work files go to target/bench/ab/. Every process it
 # starts is stopped by PID on exit, also on failure.
 set -euo pipefail
+# shellcheck source=benches/agent-config.sh
+source "$(dirname "${BASH_SOURCE[0]}")/agent-config.sh"
 
 [[ $# -ge 2 ]] || { echo "usage: $0 BIN_A BIN_B [ROUNDS]" >&2; exit 2; }
 A=$(realpath "$1") B=$(realpath "$2") ROUNDS=${3:-3}
@@ -45,33 +47,7 @@ EOF
 start() {
     local bin=$1 dir=$2
     "$bin" init --data-dir "$dir" --deployment bench.example/ab >/dev/null
-    cat >>"$dir/logseal.toml" <<EOF
-
-[agent]
-id = "bench"
-shards = 2
-wal_budget_bytes = 17179869184
-group_commit_ms = 2
-
-[agent.seal]
-max_records = 1000000
-max_age_secs = 30
-
-[agent.tls]
-cert = "$PKI/server.pem"
-key = "$PKI/server-key.pem"
-client_ca = "$PKI/ca.pem"
-
-[agent.http]
-listen = "127.0.0.1:0"
-tokens = [{ name = "bench", sha256 = "$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" }]
-
-[agent.syslog]
-listen = "127.0.0.1:0"
-
-[agent.ops]
-listen = "127.0.0.1:0"
-EOF
+    append_agent_config "$dir" "$PKI" "$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)"
     /usr/bin/time -f '%U %S' -o "$dir/cpu" "$bin" agent --data-dir "$dir" >"$dir/out" 2>"$dir/err" &
     TIME_PID=$!
     PIDS+=("$TIME_PID")

@@ -29,6 +29,8 @@
 # by PID on exit, also on failure. Installs socat and wrk with apt-get when
 # missing. Nothing is written to benches/RESULTS.md.
 set -euo pipefail
+# shellcheck source=benches/agent-config.sh
+source "$(dirname "${BASH_SOURCE[0]}")/agent-config.sh"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -123,6 +125,7 @@ untrack() {
     for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
     PIDS=("${keep[@]}")
 }
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
     local rc=$? p i
     trap - EXIT INT TERM
@@ -183,33 +186,7 @@ new_agent_dir() {
     local dir=$1
     rm -rf "$dir"
     "$BIN/logseal" init --data-dir "$dir" --deployment bench.example/agent >/dev/null
-    cat >>"$dir/logseal.toml" <<EOF
-
-[agent]
-id = "bench"
-shards = 2
-wal_budget_bytes = 17179869184
-group_commit_ms = 2
-
-[agent.seal]
-max_records = 1000000
-max_age_secs = 30
-
-[agent.tls]
-cert = "$PKI/server.pem"
-key = "$PKI/server-key.pem"
-client_ca = "$PKI/ca.pem"
-
-[agent.http]
-listen = "127.0.0.1:0"
-tokens = [{ name = "bench", sha256 = "$TOKEN_SHA" }]
-
-[agent.syslog]
-listen = "127.0.0.1:0"
-
-[agent.ops]
-listen = "127.0.0.1:0"
-EOF
+    append_agent_config "$dir" "$PKI" "$TOKEN_SHA"
 }
 
 # start_agent NAME DIR: starts the agent, waits for its `listening` line.
@@ -592,6 +569,7 @@ show "$BIN/gen-access-log" --format combined --seed "$SEED" --lines "$N" --malfo
 say "    $(cat "$LOGS/gen.err")"
 # RFC 5424 octet-counted frames: "<LEN> <190>1 TIMESTAMP HOST APP - - - LINE",
 # LEN counting bytes (C locale), no trailing LF.
+# shellcheck disable=SC2016  # awk's $0, not the shell's
 awk_prog='{ m = "<190>1 2026-11-28T00:00:00Z web nginx - - - " $0; printf "%d %s", length(m), m }'
 say "  + LC_ALL=C awk '$awk_prog' $LINES_FILE > $FRAMES"
 LC_ALL=C awk "$awk_prog" "$LINES_FILE" >"$FRAMES"

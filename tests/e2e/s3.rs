@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use crate::common::{Env, T0, logseal, ok};
+use crate::common::{Env, T0, categories, logseal, ok};
 
 #[path = "../../store/tests/support/services.rs"]
 mod services;
@@ -75,15 +75,6 @@ fn import_then_verify_and_verify_deep_on_s3() {
         report(&services.logseal(&["verify", "--data-dir", env.dir(), "--store", &store, "--deep", "--json"], T0 + 20));
     assert_eq!((code, deep["result"].as_str()), (0, Some("intact")), "{deep:#}");
     assert_eq!(records(&deep), 1400, "{deep:#}");
-}
-
-/// Category names of a report's findings, sorted and deduplicated.
-fn categories(report: &serde_json::Value) -> Vec<String> {
-    let mut names: Vec<String> =
-        report["findings"].as_array().unwrap().iter().map(|f| f["category"].as_str().unwrap().to_owned()).collect();
-    names.sort();
-    names.dedup();
-    names
 }
 
 #[test]
