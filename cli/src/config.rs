@@ -14,6 +14,7 @@ use logseal_core::parse::JsonMapping;
 use logseal_store::aws::AwsTarget;
 use logseal_store::keys::KeyProvider;
 use logseal_store::keys::kms::{KmsKeyIds, KmsKeys};
+use logseal_store::keys::kms_signer::KmsSigner;
 use logseal_store::keys::local::{LocalKeys, load_signing_key, load_verifier};
 use logseal_store::object::ObjectStore;
 use logseal_store::object::local::LocalStore;
@@ -39,6 +40,10 @@ pub struct Config {
     /// Where sealed objects go.
     #[serde(default)]
     pub store: StoreConfig,
+    /// A second store that receives a copy of every checkpoint (another
+    /// bucket, ideally in another account); `verify` cross-checks the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<StoreConfig>,
     /// Where keys come from.
     #[serde(default)]
     pub keys: KeysConfig,
@@ -51,6 +56,15 @@ pub struct Config {
     /// The agent (`logseal agent`, `logseal up`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<logseal_ingest::config::AgentConfig>,
+}
+
+/// Opens the checkpoint mirror `spec` names: like [`open_store`], but a
+/// local directory is made if missing and need not hold checkpoints yet.
+pub fn open_mirror(spec: &str, config: &StoreConfig) -> Result<Arc<dyn ObjectStore>> {
+    if spec.starts_with("s3://") {
+        return open_store(spec, config);
+    }
+    Ok(Arc::new(LocalStore::create(spec)?))
 }
 
 /// Opens the store `spec` names: `s3://bucket/prefix` (with the S3
@@ -193,9 +207,14 @@ pub struct KeysConfig {
     /// Directory of the local key files, relative to the data directory.
     #[serde(default = "default_keys_path")]
     pub path: PathBuf,
-    /// The checkpoint signing key (C2SP signer key), relative to the data directory.
+    /// The checkpoint signing key (C2SP signer key), relative to the data
+    /// directory; not used when `signing_kms_key` is set.
     #[serde(default = "default_signing_key")]
     pub signing_key: PathBuf,
+    /// AWS KMS: key id or ARN of an `ECC_NIST_P256` / `SIGN_VERIFY` key that
+    /// signs checkpoints inside KMS (instead of the `signing_key` file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_kms_key: Option<String>,
     /// The checkpoint public key (C2SP vkey), relative to the data directory.
     #[serde(default = "default_public_key")]
     pub public_key: PathBuf,
@@ -235,6 +254,7 @@ impl Default for KeysConfig {
             endpoint: None,
             path: default_keys_path(),
             signing_key: default_signing_key(),
+            signing_kms_key: None,
             public_key: default_public_key(),
         }
     }
@@ -299,6 +319,7 @@ impl Config {
             version: CONFIG_VERSION,
             deployment: deployment.to_owned(),
             store: StoreConfig::default(),
+            mirror: None,
             keys: KeysConfig::default(),
             sealing: SealingConfig::default(),
             import: ImportConfig::default(),
@@ -349,6 +370,8 @@ pub struct DataDir {
     pub config: Config,
     /// A store to use instead of the configured one.
     store_override: Option<String>,
+    /// A checkpoint mirror to use instead of the configured one.
+    mirror_override: Option<String>,
 }
 
 impl DataDir {
@@ -373,7 +396,12 @@ impl DataDir {
             }
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        Ok(DataDir { config: Config::parse(&text, &path)?, root: root.to_owned(), store_override: None })
+        Ok(DataDir {
+            config: Config::parse(&text, &path)?,
+            root: root.to_owned(),
+            store_override: None,
+            mirror_override: None,
+        })
     }
 
     fn path(&self, relative: &Path) -> PathBuf {
@@ -388,17 +416,42 @@ impl DataDir {
         self
     }
 
+    /// Uses `spec` (`s3://…` or a directory) as the checkpoint mirror
+    /// instead of the configured one.
+    pub fn with_mirror(mut self, spec: Option<String>) -> DataDir {
+        self.mirror_override = spec;
+        self
+    }
+
     /// The object store.
     pub fn store(&self) -> Result<Arc<dyn ObjectStore>> {
         if let Some(spec) = &self.store_override {
             return open_store(spec, &self.config.store);
         }
-        match self.config.store.kind {
-            StoreKind::Local => Ok(Arc::new(LocalStore::open(self.path(&self.config.store.path))?)),
-            StoreKind::S3 => match &self.config.store.url {
-                Some(url) => open_store(url, &self.config.store),
+        self.open_configured("store", &self.config.store)
+    }
+
+    /// The checkpoint mirror, if there is one.
+    pub fn mirror(&self) -> Result<Option<Arc<dyn ObjectStore>>> {
+        let default = StoreConfig::default();
+        let config = self.config.mirror.as_ref().unwrap_or(&default);
+        if let Some(spec) = &self.mirror_override {
+            return open_mirror(spec, config).map(Some);
+        }
+        match &self.config.mirror {
+            Some(config) => self.open_configured("mirror", config).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn open_configured(&self, section: &str, config: &StoreConfig) -> Result<Arc<dyn ObjectStore>> {
+        match config.kind {
+            StoreKind::Local if section == "mirror" => Ok(Arc::new(LocalStore::create(self.path(&config.path))?)),
+            StoreKind::Local => Ok(Arc::new(LocalStore::open(self.path(&config.path))?)),
+            StoreKind::S3 => match &config.url {
+                Some(url) => open_store(url, config),
                 None => bail!(
-                    "{}: [store] kind = \"s3\" needs url = \"s3://bucket/prefix\"",
+                    "{}: [{section}] kind = \"s3\" needs url = \"s3://bucket/prefix\"",
                     self.root.join(CONFIG_FILE).display()
                 ),
             },
@@ -427,15 +480,38 @@ impl DataDir {
         }
     }
 
-    /// The checkpoint signing key.
+    /// The checkpoint signing key: in KMS (`signing_kms_key`) or the local
+    /// key file. Either must match the data directory's public key.
     pub fn signer(&self) -> Result<Arc<LogSigner>> {
-        let signer = load_signing_key(&self.path(&self.config.keys.signing_key))?;
-        if signer.name() != self.config.deployment {
+        let keys = &self.config.keys;
+        let signer = match &keys.signing_kms_key {
+            Some(key_id) => KmsSigner::open(key_id, &kms_target(keys), |l| l)?
+                .log_signer(&self.config.deployment)
+                .context("the checkpoint signing key in KMS ([keys] signing_kms_key)")?,
+            None => {
+                let signer = load_signing_key(&self.path(&keys.signing_key))?;
+                if signer.name() != self.config.deployment {
+                    bail!(
+                        "signing key {} is for deployment {:?}, but the config says {:?}",
+                        self.path(&keys.signing_key).display(),
+                        signer.name(),
+                        self.config.deployment
+                    );
+                }
+                signer
+            }
+        };
+        // A signer whose checkpoints the stored public key would refuse
+        // must not write any.
+        if let Ok(stored) = self.verifier()
+            && stored.to_vkey() != signer.verifier().to_vkey()
+        {
             bail!(
-                "signing key {} is for deployment {:?}, but the config says {:?}",
-                self.path(&self.config.keys.signing_key).display(),
-                signer.name(),
-                self.config.deployment
+                "the checkpoint signing key ({}) is not the key of the public key in {}; restore the right key, or replace the public key with `logseal keys export-public …` if the signing key was changed on purpose",
+                keys.signing_kms_key
+                    .as_deref()
+                    .map_or_else(|| self.path(&keys.signing_key).display().to_string(), |k| format!("KMS key {k}")),
+                self.public_key_path().display()
             );
         }
         Ok(Arc::new(signer))
@@ -451,10 +527,10 @@ impl DataDir {
         Ok(load_verifier(&self.public_key_path())?)
     }
 
-    /// Sealer options from the config.
-    pub fn sealer_options(&self) -> SealerOptions {
+    /// Sealer options from the config (with the checkpoint mirror opened).
+    pub fn sealer_options(&self) -> Result<SealerOptions> {
         let s = &self.config.sealing;
-        SealerOptions {
+        Ok(SealerOptions {
             deployment: self.config.deployment.clone(),
             heartbeat_secs: s.heartbeat_secs,
             write: WriteOptions {
@@ -463,7 +539,8 @@ impl DataDir {
                 ..WriteOptions::default()
             },
             writer: format!("logseal {}", env!("CARGO_PKG_VERSION")),
-        }
+            mirror: self.mirror()?,
+        })
     }
 }
 

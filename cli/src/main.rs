@@ -63,6 +63,35 @@ struct StoreArg {
     /// Use this store instead of the configured one: s3://bucket/prefix or a store directory.
     #[arg(long = "store", env = "LOGSEAL_STORE", value_name = "URL|DIR")]
     store: Option<String>,
+    /// Use this checkpoint mirror instead of the configured one: s3://bucket/prefix or a directory.
+    #[arg(long = "mirror", env = "LOGSEAL_MIRROR_STORE", value_name = "URL|DIR")]
+    mirror: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LockArg {
+    Compliance,
+    Governance,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Print the checkpoint public key: PEM (with the vkey line) or, with --vkey, the vkey line.
+    /// Auditors verify with it offline: logseal verify --pubkey FILE.
+    ExportPublic {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The KMS signing key (id, ARN or alias) to read the public key from (kms:GetPublicKey);
+        /// default: the data directory's signing key.
+        #[arg(long)]
+        kms_key: Option<String>,
+        /// The deployment name the key signs for (default: the data directory's).
+        #[arg(long)]
+        deployment: Option<String>,
+        /// Print only the C2SP vkey line.
+        #[arg(long)]
+        vkey: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +109,27 @@ enum Command {
         /// Use AWS KMS: the pii domain's symmetric key (id or ARN); needs --kms-base-key.
         #[arg(long, env = "LOGSEAL_KMS_PII_KEY", requires = "kms_base_key")]
         kms_pii_key: Option<String>,
+        /// Sign checkpoints in AWS KMS with this ECC_NIST_P256 SIGN_VERIFY key (id or ARN)
+        /// instead of a local key file.
+        #[arg(long, env = "LOGSEAL_KMS_SIGNING_KEY")]
+        kms_signing_key: Option<String>,
+        /// Keep sealed objects here instead of the data directory's store/: s3://bucket/prefix.
+        #[arg(long = "store", env = "LOGSEAL_STORE", value_name = "URL")]
+        store: Option<String>,
+        /// Copy every checkpoint to this second store too: s3://bucket/prefix or a directory.
+        #[arg(long = "mirror", env = "LOGSEAL_MIRROR_STORE", value_name = "URL|DIR")]
+        mirror: Option<String>,
+        /// With --store s3://…: Object Lock mode of every object written (compliance, governance).
+        #[arg(long, value_enum, requires = "retain_days")]
+        object_lock: Option<LockArg>,
+        /// With --object-lock: days every object is kept from its write.
+        #[arg(long, requires = "object_lock")]
+        retain_days: Option<u32>,
+    },
+    /// Key management: export the checkpoint public key for auditors.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Seal existing access-log files (plain, .gz, .zst, or - for stdin).
     Import {
@@ -173,7 +223,7 @@ enum Command {
     VerifyProof {
         /// The bundle (- for stdin).
         proof: PathBuf,
-        /// The log's public key (C2SP vkey).
+        /// The log's public key (C2SP vkey line, or the PEM file of `logseal keys export-public`).
         #[arg(long)]
         pubkey: PathBuf,
     },
@@ -219,17 +269,52 @@ fn verifier_for(pubkey: Option<&Path>, dir: &Path) -> Result<LogVerifier> {
 fn run(cli: Cli) -> Result<ExitCode> {
     let stderr_tty = std::io::stderr().is_terminal();
     match cli.command {
-        Command::Init { dir, deployment, kms_base_key, kms_pii_key } => {
-            let kms = kms_base_key.zip(kms_pii_key);
-            let made = cmd::init::run(&dir.data_dir, deployment.as_deref(), kms)?;
+        Command::Init {
+            dir,
+            deployment,
+            kms_base_key,
+            kms_pii_key,
+            kms_signing_key,
+            store,
+            mirror,
+            object_lock,
+            retain_days,
+        } => {
+            let options = cmd::init::InitOptions {
+                deployment,
+                kms: kms_base_key.zip(kms_pii_key),
+                kms_signing_key,
+                store,
+                mirror,
+                object_lock: object_lock.zip(retain_days).map(|(mode, retain_days)| config::ObjectLockConfig {
+                    mode: match mode {
+                        LockArg::Compliance => config::LockModeConfig::Compliance,
+                        LockArg::Governance => config::LockModeConfig::Governance,
+                    },
+                    retain_days,
+                }),
+            };
+            let made = cmd::init::run(&dir.data_dir, options)?;
             println!("initialized logseal data directory {}", dir.data_dir.display());
             println!("checkpoint public key: {}", made.public_key_path.display());
             println!("vkey: {}", made.vkey);
-            println!("give the public key to your auditors; keep {}/keys secret and backed up", dir.data_dir.display());
+            if made.local_signing_key {
+                println!(
+                    "give the public key to your auditors; keep {}/keys secret and backed up",
+                    dir.data_dir.display()
+                );
+            } else {
+                println!("give the public key to your auditors (logseal keys export-public writes it as PEM)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys { command: KeysCommand::ExportPublic { dir, kms_key, deployment, vkey } } => {
+            let text = cmd::keys::export_public(&dir.data_dir, kms_key.as_deref(), deployment.as_deref(), vkey)?;
+            print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { dir, store, stream, format, file_records, json_mapping, json, files } => {
-            let data = DataDir::open(&dir.data_dir)?.with_store(store.store);
+            let data = DataDir::open(&dir.data_dir)?.with_store(store.store).with_mirror(store.mirror);
             let json_mapping = match json_mapping {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -257,21 +342,46 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let verifier = verifier_for(pubkey.as_deref(), &dir.data_dir)?;
             // With --store and --pubkey, no data directory is needed (an
             // auditor's structural check); --deep needs its keys.
-            let (store, keys): (Arc<dyn ObjectStore>, Option<Arc<dyn KeyProvider>>) = match store.store {
-                Some(spec) if !deep => (config::open_store(&spec, &config::StoreConfig::default())?, None),
-                spec => {
-                    let data = DataDir::open(&dir.data_dir)?.with_store(spec);
+            let named_store = store.store.clone();
+            type Opened = (Arc<dyn ObjectStore>, Option<Arc<dyn ObjectStore>>, Option<Arc<dyn KeyProvider>>);
+            let (store, mirror, keys): Opened = match (store.store, store.mirror) {
+                (Some(spec), mirror) if !deep => {
+                    let default = config::StoreConfig::default();
+                    let mirror = mirror.map(|m| config::open_mirror(&m, &default)).transpose()?;
+                    (config::open_store(&spec, &default)?, mirror, None)
+                }
+                (spec, mirror) => {
+                    let data = DataDir::open(&dir.data_dir)?.with_store(spec).with_mirror(mirror);
                     let keys: Option<Arc<dyn KeyProvider>> = if deep { Some(data.keys()?) } else { None };
-                    (data.store()?, keys)
+                    (data.store()?, data.mirror()?, keys)
                 }
             };
             if let Some(s) = &stream {
                 logseal_core::checkpoint::validate_stream_name(s)?;
             }
             let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-            let args =
-                cmd::verify::VerifyArgs { store, verifier, keys, state, full, stream, threads, progress: stderr_tty };
+            let args = cmd::verify::VerifyArgs {
+                store,
+                mirror,
+                verifier,
+                keys,
+                state,
+                full,
+                stream,
+                threads,
+                progress: stderr_tty,
+            };
             let verified = cmd::verify::run(args)?;
+            // A store named on the command line that holds nothing is most
+            // likely a wrong URL or prefix, not an intact log.
+            if let Some(spec) = named_store
+                && verified.report.streams.is_empty()
+            {
+                anyhow::bail!(
+                    "{spec} holds no logseal streams (nothing under {}); check the bucket, prefix or directory",
+                    logseal_core::layout::FORMAT_PREFIX
+                );
+            }
             let mut out = std::io::stdout().lock();
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&cmd::verify::to_json(&verified))?)?;
@@ -281,7 +391,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(if verified.report.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Prove { dir, store, stream, seq } => {
-            let data = DataDir::open(&dir.data_dir)?.with_store(store.store);
+            let data = DataDir::open(&dir.data_dir)?.with_store(store.store).with_mirror(store.mirror);
             let bundle = cmd::prove::prove(&data, &stream, seq)?;
             std::io::stdout().lock().write_all(&bundle)?;
             Ok(ExitCode::SUCCESS)
@@ -293,7 +403,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             init_logging(log_json);
-            let data = DataDir::open(&dir.data_dir)?.with_store(store.store);
+            let data = DataDir::open(&dir.data_dir)?.with_store(store.store).with_mirror(store.mirror);
             cmd::agent::run(&data, cmd::agent::print_listening)?;
             Ok(ExitCode::SUCCESS)
         }

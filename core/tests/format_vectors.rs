@@ -255,7 +255,7 @@ fn checkpoints_keys_and_cosignatures() {
     let st = &v["stream"];
     let deployment = s(&st["deployment"]);
     let signer = LogSigner::from_seed(deployment, key32(&st["signing_seed"])).unwrap();
-    assert_eq!(signer.to_skey(), s(&st["skey"]));
+    assert_eq!(signer.to_skey().unwrap(), s(&st["skey"]));
     assert_eq!(signer.verifier().to_vkey(), s(&st["vkey"]));
     let verifier = LogVerifier::from_vkey(s(&st["vkey"])).unwrap();
     let public = VerifyingKey::from_bytes(&key32(&st["public_key"])).unwrap();

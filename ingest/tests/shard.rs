@@ -41,6 +41,7 @@ fn start(env: &Env, runtime: &tokio::runtime::Runtime, max_records: usize) -> Sh
         heartbeat_secs: 60,
         write: WriteOptions::default(),
         writer: "test".into(),
+        mirror: None,
     };
     let sealer =
         StreamSealer::open(env.store.clone(), env.keys.clone(), env.signer.clone(), "s0", options, now()).unwrap();
@@ -68,7 +69,7 @@ fn verify(env: &Env) -> Vec<String> {
     let request =
         AuditRequest { stream: None, deep: true, full: false, threads: 2, now_secs: (now() / 1_000_000) as u64 };
     let keys: Arc<dyn KeyProvider> = env.keys.clone();
-    audit(&*env.store, &env.signer.verifier(), Some(keys), None, &request, &NoProgress)
+    audit(&*env.store, None, &env.signer.verifier(), Some(keys), None, &request, &NoProgress)
         .unwrap()
         .findings
         .iter()

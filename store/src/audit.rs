@@ -2,7 +2,7 @@
 //! data objects (streaming, in parallel), optionally decrypt them, and hand
 //! everything to [`logseal_core::verify`], which decides.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -115,6 +115,7 @@ pub fn list_streams(store: &dyn ObjectStore) -> Result<Vec<String>> {
 /// Verifies the store.
 pub fn audit(
     store: &dyn ObjectStore,
+    mirror: Option<&dyn ObjectStore>,
     verifier: &LogVerifier,
     keys: Option<Arc<dyn KeyProvider>>,
     prior: Option<(AuditorState, BTreeMap<String, TrustedStreamState>)>,
@@ -132,6 +133,12 @@ pub fn audit(
         None => {
             let mut streams = list_streams(store)?;
             streams.extend(new_state.streams.keys().cloned());
+            // A stream that only the mirror still knows was removed.
+            if let Some(mirror) = mirror {
+                streams.extend(
+                    list_streams(mirror).map_err(|e| e.context(format!("checkpoint mirror {}", mirror.describe())))?,
+                );
+            }
             streams.sort();
             streams.dedup();
             streams
@@ -172,9 +179,13 @@ pub fn audit(
                 Err(e) => audit.add_read_error(&key, &e.to_string()),
             }
         }
+        let mut checkpoints_read = BTreeMap::new();
         for (n, key) in audit.checkpoints_to_read() {
             match read_small(&key) {
-                Ok(bytes) => audit.add_checkpoint(n, &bytes),
+                Ok(bytes) => {
+                    audit.add_checkpoint(n, &bytes);
+                    checkpoints_read.insert(key, bytes);
+                }
                 Err(e) => audit.add_read_error(&key, &e.to_string()),
             }
         }
@@ -190,6 +201,10 @@ pub fn audit(
         let mut findings = outcome.findings;
         if let Some(versions) = store.list_versions(&layout::stream_prefix(&stream))? {
             findings.extend(version_findings(&stream, &versions));
+        }
+        if let Some(mirror) = mirror {
+            let checkpoints = listing.iter().filter(|m| is_checkpoint(&stream, &m.key)).map(|m| m.key.as_str());
+            findings.extend(mirror_findings(mirror, verifier, &stream, checkpoints, &checkpoints_read)?);
         }
         let mut deep_records = 0;
         if let (true, Some(keys), Some(pme)) = (request.deep, &keys, &pme) {
@@ -216,6 +231,86 @@ pub fn audit(
     }
     report.new_state = new_state;
     Ok(report)
+}
+
+fn is_checkpoint(stream: &str, key: &str) -> bool {
+    matches!(layout::classify(stream, key), layout::KeyKind::Checkpoint(_))
+}
+
+/// What the checkpoint mirror shows against the store: checkpoints only
+/// one of them holds, and checkpoints read in this run that differ from
+/// the mirror's copy; and the mirror's own delete markers and overwrites.
+/// `stored` are the store's checkpoint keys; `read` the bytes of those
+/// read in this run (all of them, or the new ones with saved state).
+fn mirror_findings<'a>(
+    mirror: &dyn ObjectStore,
+    verifier: &LogVerifier,
+    stream: &str,
+    stored: impl Iterator<Item = &'a str>,
+    read: &BTreeMap<String, Vec<u8>>,
+) -> Result<Vec<Finding>> {
+    let prefix = layout::stream_prefix(stream);
+    let in_mirror = |e: Error| e.context(format!("checkpoint mirror {}", mirror.describe()));
+    let mirrored: BTreeSet<String> = mirror
+        .list(&prefix, None)
+        .map_err(in_mirror)?
+        .into_iter()
+        .map(|m| m.key)
+        .filter(|k| is_checkpoint(stream, k))
+        .collect();
+    let stored: BTreeSet<&str> = stored.collect();
+    let mut findings = Vec::new();
+    for key in &stored {
+        if !mirrored.contains(*key) {
+            findings.push(
+                Finding::new(
+                    Category::MirrorMissing,
+                    stream,
+                    format!("{key} is not in the checkpoint mirror {}", mirror.describe()),
+                )
+                .object(key),
+            );
+        } else if let Some(bytes) = read.get(*key)
+            && mirror.get(key).map_err(in_mirror)? != *bytes
+        {
+            findings.push(
+                Finding::new(
+                    Category::MirrorDisagrees,
+                    stream,
+                    format!("{key} differs from the checkpoint mirror's copy in {}", mirror.describe()),
+                )
+                .object(key),
+            );
+        }
+    }
+    for key in mirrored.iter().filter(|k| !stored.contains(k.as_str())) {
+        let what = match mirror.get(key).map_err(in_mirror).map(|bytes| verifier.open(&bytes)) {
+            Ok(Ok(c)) => format!(
+                "a validly signed checkpoint of {} manifests, signed at {}",
+                c.body.size,
+                logseal_core::timefmt::format_rfc3339_utc(
+                    i64::try_from(c.timestamp).unwrap_or(0).saturating_mul(1_000_000)
+                )
+            ),
+            Ok(Err(e)) => format!("a checkpoint that does not verify ({e})"),
+            Err(e) => format!("an object that could not be read ({e})"),
+        };
+        findings.push(
+            Finding::new(
+                Category::MirrorDisagrees,
+                stream,
+                format!("{key} is in the checkpoint mirror {} but not in the store: {what}", mirror.describe()),
+            )
+            .object(key),
+        );
+    }
+    if let Some(versions) = mirror.list_versions(&prefix).map_err(in_mirror)? {
+        for mut finding in version_findings(stream, &versions) {
+            finding.message = format!("checkpoint mirror: {}", finding.message);
+            findings.push(finding);
+        }
+    }
+    Ok(findings)
 }
 
 /// What the versions under a stream show beyond its current objects: every

@@ -35,7 +35,7 @@ use crate::sealed::schema::columns_of;
 use crate::sealed::write::{SealedFileWriter, WriteOptions};
 
 /// How a stream is sealed.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SealerOptions {
     /// The deployment name (first part of every origin, and the key name).
     pub deployment: String,
@@ -45,6 +45,21 @@ pub struct SealerOptions {
     pub write: WriteOptions,
     /// Recorded in manifests, e.g. `logseal 0.1.0`.
     pub writer: String,
+    /// A second store that receives a copy of every checkpoint, under the
+    /// same key, before the checkpoint counts as written.
+    pub mirror: Option<Arc<dyn ObjectStore>>,
+}
+
+impl std::fmt::Debug for SealerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealerOptions")
+            .field("deployment", &self.deployment)
+            .field("heartbeat_secs", &self.heartbeat_secs)
+            .field("write", &self.write)
+            .field("writer", &self.writer)
+            .field("mirror", &self.mirror.as_ref().map(|m| m.describe()))
+            .finish()
+    }
 }
 
 /// A closed file ready to store (see [`StreamSealer::store_file`]).
@@ -137,6 +152,7 @@ impl StreamSealer {
         state.orphans = own_orphans(&*store, &pme, std::mem::take(&mut state.orphans));
         let mut sealer =
             StreamSealer { store, keys, pme, tagger, signer, options, stream: stream.to_owned(), origin, state };
+        sealer.catch_up_mirror()?;
         sealer.adopt_unsigned_manifests(now)?;
         Ok(sealer)
     }
@@ -315,8 +331,13 @@ impl StreamSealer {
         Ok(due)
     }
 
-    /// Writes a final checkpoint saying the writer stopped cleanly.
+    /// Writes a final checkpoint saying the writer stopped cleanly. A
+    /// stream that has neither files nor checkpoints (a first import that
+    /// failed before sealing anything) is left without objects.
     pub fn pause(&mut self, now: Micros) -> Result<()> {
+        if self.state.manifest_log.is_empty() && self.state.next_checkpoint == 0 {
+            return Ok(());
+        }
         self.checkpoint(Heartbeat::Paused, now)
     }
 
@@ -342,13 +363,14 @@ impl StreamSealer {
         let timestamp = secs(now);
         let note = self.signer.sign(&body, timestamp)?;
         let key = layout::checkpoint_key(&self.stream, self.state.next_checkpoint);
-        let timestamp = match self.store.put_new(&key, &note) {
-            Ok(()) => timestamp,
+        let (timestamp, stored) = match self.store.put_new(&key, &note) {
+            Ok(()) => (timestamp, note),
             // An earlier attempt stored it and then failed (a store that
-            // lost the reply): accept it if it is ours and says the same.
+            // lost the reply, or the mirror failing): accept it if it is
+            // ours and says the same.
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                let existing =
-                    self.signer.verifier().open(&self.store.get(&key)?).map_err(|e| Error::from(e).context(&key))?;
+                let bytes = self.store.get(&key)?;
+                let existing = self.signer.verifier().open(&bytes).map_err(|e| Error::from(e).context(&key))?;
                 if existing.body.origin != body.origin
                     || existing.body.size != body.size
                     || existing.body.root != body.root
@@ -358,13 +380,63 @@ impl StreamSealer {
                         format!("checkpoint {key:?} exists and says something else"),
                     ));
                 }
-                existing.timestamp
+                (existing.timestamp, bytes)
             }
             Err(e) => return Err(e),
         };
+        self.mirror_checkpoint(&key, &stored)?;
         self.state.next_checkpoint += 1;
         self.state.last_checkpoint_secs = Some(timestamp);
         self.state.signed_size = body.size;
+        Ok(())
+    }
+
+    /// Copies checkpoint `key` (`bytes`, as the store holds it) to the
+    /// mirror; a copy already there must be identical.
+    fn mirror_checkpoint(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let Some(mirror) = &self.options.mirror else {
+            return Ok(());
+        };
+        let context = |e: Error| e.context(format!("checkpoint mirror {}", mirror.describe()));
+        match mirror.put_new(key, bytes) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                if mirror.get(key).map_err(context)? == bytes {
+                    Ok(())
+                } else {
+                    Err(Error::new(
+                        ErrorKind::Integrity,
+                        format!(
+                            "checkpoint mirror {} holds another checkpoint under {key:?}; run `logseal verify` before sealing more",
+                            mirror.describe()
+                        ),
+                    ))
+                }
+            }
+            Err(e) => Err(context(e)),
+        }
+    }
+
+    /// Copies to the mirror the stream's checkpoints it lacks (a crash
+    /// between the two writes, or a mirror configured later).
+    fn catch_up_mirror(&self) -> Result<()> {
+        let Some(mirror) = &self.options.mirror else {
+            return Ok(());
+        };
+        let prefix = layout::stream_prefix(&self.stream);
+        let checkpoints = |store: &dyn ObjectStore| -> Result<std::collections::BTreeSet<String>> {
+            Ok(store
+                .list(&prefix, None)?
+                .into_iter()
+                .filter(|m| matches!(layout::classify(&self.stream, &m.key), KeyKind::Checkpoint(_)))
+                .map(|m| m.key)
+                .collect())
+        };
+        let mirrored =
+            checkpoints(&**mirror).map_err(|e| e.context(format!("checkpoint mirror {}", mirror.describe())))?;
+        for key in checkpoints(&*self.store)?.difference(&mirrored) {
+            self.mirror_checkpoint(key, &self.store.get(key)?)?;
+        }
         Ok(())
     }
 

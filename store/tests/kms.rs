@@ -2,7 +2,7 @@
 //! wrap/unwrap round trips bound to their encryption context, the cache
 //! that keeps KMS calls per key-encryption key rather than per file, and
 //! clear errors for an unknown key, a wrong context, a tampered wrapped
-//! key, KMS unreachable.
+//! key, KMS unreachable; the checkpoint signing key in KMS.
 
 #[path = "support/services.rs"]
 mod services;
@@ -109,6 +109,49 @@ fn twenty_files_cost_kms_calls_per_key_encryption_key_not_per_file() {
         (1..=2).contains(&calls),
         "20 files' encryption properties cost {calls} KMS calls (one KEK per domain expected)"
     );
+}
+
+#[test]
+fn checkpoints_signed_in_kms_verify_offline_with_the_exported_public_key() {
+    use logseal_core::Hash;
+    use logseal_core::checkpoint::{CheckpointBody, Heartbeat, LogVerifier};
+    use logseal_store::keys::kms_signer::KmsSigner;
+    let services = Services::get();
+    let open = |key: &str, target: &AwsTarget| {
+        KmsSigner::open(key, target, |l| l.credentials_provider(services.credentials())).unwrap()
+    };
+    let signing_key = services.var("LOGSEAL_KMS_SIGNING_KEY");
+    let signer = open(signing_key, &target(&services)).log_signer("logs.example/prod").unwrap();
+    let body = CheckpointBody {
+        origin: "logs.example/prod/web-0".into(),
+        size: 12,
+        root: Hash([3; 32]),
+        heartbeat: Heartbeat::Every(300),
+    };
+    let note = signer.sign(&body, 1_780_000_000).unwrap();
+    // The auditor's copy: the vkey line, parsed afresh (no KMS involved).
+    let vkey = signer.verifier().to_vkey();
+    let opened = LogVerifier::from_vkey(&vkey).unwrap().open(&note).unwrap();
+    assert_eq!((opened.body, opened.timestamp), (body.clone(), 1_780_000_000));
+    // KMS's public key as DER is the same key.
+    let der = open(signing_key, &target(&services)).public_key().unwrap();
+    assert!(LogVerifier::from_spki_der("logs.example/prod", &der).unwrap().open(&note).is_ok());
+
+    // A symmetric key is not a signing key: a clear error naming the key.
+    let base = services.var("LOGSEAL_KMS_BASE_KEY");
+    let err = open(base, &target(&services)).log_signer("logs.example/prod").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadKey, "{err}");
+    assert!(err.to_string().contains(base) && err.to_string().contains("ECC_NIST_P256"), "{err}");
+    // An unknown key, an unreachable KMS.
+    let unknown = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000001";
+    let err = open(unknown, &target(&services)).log_signer("logs.example/prod").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.to_string().contains("kms:GetPublicKey"), "{err}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let nowhere = AwsTarget { endpoint: Some(format!("http://{closed}")), ..target(&services) };
+    let err = open(signing_key, &nowhere).log_signer("logs.example/prod").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(err.to_string().contains(&closed.to_string()), "{err}");
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {

@@ -97,6 +97,7 @@ fn seal(files: Vec<Vec<Record>>) -> Sealed {
         heartbeat_secs: 60,
         write: WriteOptions::default(),
         writer: "test".into(),
+        mirror: None,
     };
     let mut sealer = StreamSealer::open(store.clone(), keys.clone(), signer.clone(), "s", options, NOW).unwrap();
     for mut file in files {
@@ -113,7 +114,7 @@ fn seal(files: Vec<Vec<Record>>) -> Sealed {
 fn findings(s: &Sealed, deep: bool) -> Vec<Category> {
     let request = AuditRequest { stream: None, deep, full: false, threads: 2, now_secs: (NOW / 1_000_000) as u64 };
     let keys = deep.then(|| s.keys.clone() as Arc<dyn KeyProvider>);
-    audit(&*s.store, &s.signer.verifier(), keys, None, &request, &NoProgress)
+    audit(&*s.store, None, &s.signer.verifier(), keys, None, &request, &NoProgress)
         .unwrap()
         .findings
         .into_iter()

@@ -38,6 +38,7 @@ fn options() -> SealerOptions {
         heartbeat_secs: 60,
         write: WriteOptions { row_group_rows: 64, ..WriteOptions::default() },
         writer: "logseal test".into(),
+        mirror: None,
     }
 }
 
@@ -88,7 +89,7 @@ fn seal_files(f: &Fixture, files: usize, per_file: usize) {
 fn run(f: &Fixture, deep: bool) -> Vec<(Category, Option<u64>)> {
     let request = AuditRequest { stream: None, deep, full: false, threads: 2, now_secs: (NOW / 1_000_000) as u64 };
     let keys: Option<Arc<dyn KeyProvider>> = deep.then(|| f.keys.clone() as Arc<dyn KeyProvider>);
-    let report = audit(&*f.store, &f.signer.verifier(), keys, None, &request, &NoProgress).unwrap();
+    let report = audit(&*f.store, None, &f.signer.verifier(), keys, None, &request, &NoProgress).unwrap();
     report.findings.iter().map(|x| (x.category, x.file_index)).collect()
 }
 
@@ -177,6 +178,7 @@ fn an_orphan_data_object_from_a_crash_does_not_block_sealing() {
     seal_files(&f, 1, 50);
     let found = audit(
         &*f.store,
+        None,
         &f.signer.verifier(),
         None,
         None,
@@ -202,13 +204,14 @@ fn an_empty_stream_with_saved_state_verifies_clean() {
     let request =
         AuditRequest { stream: None, deep: false, full: false, threads: 2, now_secs: (NOW / 1_000_000) as u64 };
     let verifier = f.signer.verifier();
-    let first = audit(&*f.store, &verifier, None, None, &request, &NoProgress).unwrap();
+    let first = audit(&*f.store, None, &verifier, None, None, &request, &NoProgress).unwrap();
     assert!(first.findings.is_empty(), "{:?}", first.findings);
     let saved = first.new_state.to_bytes();
     for full in [false, true] {
         let prior = Some(AuditorState::load(&saved, &verifier).unwrap());
         let again =
-            audit(&*f.store, &verifier, None, prior, &AuditRequest { full, ..request.clone() }, &NoProgress).unwrap();
+            audit(&*f.store, None, &verifier, None, prior, &AuditRequest { full, ..request.clone() }, &NoProgress)
+                .unwrap();
         assert!(again.findings.is_empty(), "full={full}: {:?}", again.findings);
     }
 }
@@ -221,19 +224,19 @@ fn incremental_verification_hashes_only_new_files() {
     let request =
         AuditRequest { stream: None, deep: false, full: false, threads: 2, now_secs: (NOW / 1_000_000) as u64 };
     let verifier = f.signer.verifier();
-    let first = audit(&*f.store, &verifier, None, None, &request, &NoProgress).unwrap();
+    let first = audit(&*f.store, None, &verifier, None, None, &request, &NoProgress).unwrap();
     assert!(first.findings.is_empty());
     let total = first.streams[0].stats.bytes_hashed;
     let saved = first.new_state.to_bytes();
     seal_files(&f, 1, 100);
     let load = || Some(AuditorState::load(&saved, &verifier).unwrap());
-    let second = audit(&*f.store, &verifier, None, load(), &request, &NoProgress).unwrap();
+    let second = audit(&*f.store, None, &verifier, None, load(), &request, &NoProgress).unwrap();
     assert!(second.findings.is_empty(), "{:?}", second.findings);
     let stats = &second.streams[0].stats;
     assert_eq!((stats.manifests, stats.objects_hashed), (1, 1));
     assert!(stats.bytes_hashed < total / 2, "only the new file is hashed");
     let full = AuditRequest { full: true, ..request };
-    let third = audit(&*f.store, &verifier, None, load(), &full, &NoProgress).unwrap();
+    let third = audit(&*f.store, None, &verifier, None, load(), &full, &NoProgress).unwrap();
     assert_eq!(third.streams[0].stats.objects_hashed, 4);
 }
 

@@ -18,11 +18,31 @@ pub struct Env {
 /// The binary, with no inherited logseal environment.
 pub fn logseal() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_logseal"));
-    for name in ["LOGSEAL_DATA_DIR", "LOGSEAL_FAKE_NOW", "LOGSEAL_STORE", "LOGSEAL_KMS_BASE_KEY", "LOGSEAL_KMS_PII_KEY"]
-    {
+    for name in [
+        "LOGSEAL_DATA_DIR",
+        "LOGSEAL_FAKE_NOW",
+        "LOGSEAL_STORE",
+        "LOGSEAL_MIRROR_STORE",
+        "LOGSEAL_KMS_BASE_KEY",
+        "LOGSEAL_KMS_PII_KEY",
+        "LOGSEAL_KMS_SIGNING_KEY",
+    ] {
         cmd.env_remove(name);
     }
     cmd
+}
+
+/// The exit code and JSON output of a `--json` run.
+pub fn json_report(out: &Output) -> (i32, serde_json::Value) {
+    let code = out.status.code().expect("exit code");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "no JSON output (exit {code}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, report)
 }
 
 /// Runs the binary with `args`, at fake time `now` (seconds).
@@ -84,16 +104,7 @@ impl Env {
     pub fn verify(&self, extra: &[&str], now: i64) -> (i32, serde_json::Value) {
         let mut args = vec!["verify", "--data-dir", self.dir(), "--json"];
         args.extend_from_slice(extra);
-        let out = run(&args, now);
-        let code = out.status.code().expect("exit code");
-        let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-            panic!(
-                "verify printed no JSON (exit {code}):\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (code, report)
+        json_report(&run(&args, now))
     }
 
     /// Objects under `v1/<stream>/<kind>/`, sorted.

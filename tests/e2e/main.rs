@@ -6,6 +6,7 @@ mod bad_input;
 mod common;
 mod import;
 mod interop;
+mod kms_mirror;
 mod proofs;
 mod relp_crash;
 mod rsyslog;

@@ -9,12 +9,12 @@ use std::process::Output;
 use crate::common::{Env, T0, categories, logseal, ok};
 
 #[path = "../../store/tests/support/services.rs"]
-mod services;
+pub(crate) mod services;
 
 use services::Services;
 
-/// What these tests do with the services.
-trait CliServices {
+/// What these tests do with the services (also used by `interop_kms`).
+pub(crate) trait CliServices {
     fn logseal(&self, args: &[&str], now: i64) -> Output;
     fn fresh_store(&self) -> String;
 }

@@ -66,7 +66,7 @@ pub fn run(dir: &DataDir, on_ready: impl FnOnce(&Bound)) -> Result<()> {
         store,
         keys,
         signer: dir.signer()?,
-        sealer: dir.sealer_options(),
+        sealer: dir.sealer_options()?,
         base_dir: dir.root.clone(),
         clock: now_micros,
     };
@@ -123,7 +123,7 @@ fn dev_agent(any_port: bool) -> AgentConfig {
 /// `logseal up`: initializes `dir` on first start, then runs the agent.
 pub fn up(dir: &Path, any_port: bool) -> Result<()> {
     if !dir.join(CONFIG_FILE).exists() {
-        let made = super::init::run(dir, None, None)?;
+        let made = super::init::run(dir, super::init::InitOptions::default())?;
         DevPki::create(&dir.join("tls"))?;
         let path = dir.join(CONFIG_FILE);
         let mut config = DataDir::open(dir)?.config;

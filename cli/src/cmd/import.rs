@@ -84,7 +84,7 @@ pub fn run(dir: &DataDir, args: ImportArgs) -> Result<ImportSummary> {
     let store = dir.store()?;
     let keys = dir.keys()?;
     let signer = dir.signer()?;
-    let mut sealer = StreamSealer::open(store, keys, signer, &args.stream, dir.sealer_options(), now_micros())
+    let mut sealer = StreamSealer::open(store, keys, signer, &args.stream, dir.sealer_options()?, now_micros())
         .with_context(|| format!("opening stream {:?}", args.stream))?;
     let file_records = args.file_records.unwrap_or(dir.config.sealing.file_records).max(1);
     let mapping = args.json_mapping.clone().unwrap_or_else(|| dir.config.import.json_mapping.clone());

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod import;
 pub mod init;
+pub mod keys;
 pub mod prove;
 pub mod verify;
 

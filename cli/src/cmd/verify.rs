@@ -19,6 +19,8 @@ use crate::progress::Progress;
 pub struct VerifyArgs {
     /// The store.
     pub store: Arc<dyn ObjectStore>,
+    /// The checkpoint mirror, to cross-check.
+    pub mirror: Option<Arc<dyn ObjectStore>>,
     /// The public key.
     pub verifier: LogVerifier,
     /// Keys, for `--deep`.
@@ -69,7 +71,8 @@ pub fn run(args: VerifyArgs) -> Result<Verified> {
         now_secs: u64::try_from(now_micros() / 1_000_000).unwrap_or(0),
     };
     let progress = BarProgress(Progress::bytes(args.progress, None, "verifying"));
-    let report = audit(&*args.store, &args.verifier, args.keys.clone(), prior, &request, &progress)?;
+    let report =
+        audit(&*args.store, args.mirror.as_deref(), &args.verifier, args.keys.clone(), prior, &request, &progress)?;
     progress.0.finish();
     let mut state_saved = None;
     if let Some(path) = &args.state

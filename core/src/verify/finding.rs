@@ -52,6 +52,11 @@ pub enum Category {
     /// A key with more than one version (versioned stores): an object was
     /// written again, though logseal never overwrites.
     SecondVersion,
+    /// A checkpoint of the store that the checkpoint mirror lacks.
+    MirrorMissing,
+    /// The checkpoint mirror holds a checkpoint the store lacks, or another
+    /// one under the same key: one of the two was changed.
+    MirrorDisagrees,
 }
 
 impl Category {
@@ -79,6 +84,8 @@ impl Category {
             Category::Unreadable => "unreadable",
             Category::DeleteMarker => "delete-marker",
             Category::SecondVersion => "second-version",
+            Category::MirrorMissing => "mirror-missing",
+            Category::MirrorDisagrees => "mirror-disagrees",
         }
     }
 }

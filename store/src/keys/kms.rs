@@ -68,16 +68,9 @@ impl KmsKeys {
         target: &AwsTarget,
         customize: impl FnOnce(aws_config::ConfigLoader) -> aws_config::ConfigLoader,
     ) -> Result<KmsKeys> {
-        let (runtime, sdk) = aws::load("kms-io", target, customize)?;
-        if sdk.region().is_none() {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "no AWS region for KMS: set AWS_REGION or the keys' region",
-            ));
-        }
-        let endpoint = aws::custom_endpoint(&sdk, "AWS_ENDPOINT_URL_KMS").unwrap_or_else(|| "AWS".to_owned());
+        let (runtime, client, endpoint) = connect("kms-io", target, customize)?;
         Ok(KmsKeys {
-            client: Client::new(&sdk),
+            client,
             runtime: Arc::new(runtime),
             ids,
             endpoint,
@@ -137,29 +130,56 @@ impl KmsKeys {
         permission: &str,
         key: &str,
     ) -> Error {
-        let code = err.code().unwrap_or("").to_owned();
-        let detail = match err.message() {
-            Some(m) => format!("{code}: {m}"),
-            None if !code.is_empty() => code.clone(),
-            None => aws_sdk_kms::error::DisplayErrorContext(&err).to_string(),
-        };
-        let (kind, hint) = match code.as_str() {
-            "NotFoundException" => (ErrorKind::NotFound, " (no such KMS key: check the key id or ARN and the region)"),
-            "InvalidCiphertextException" => (
-                ErrorKind::BadKey,
-                " (the wrapped key does not decrypt under this KMS key and encryption context: another key, another stream or file, or a changed wrapped key)",
-            ),
-            "AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException" => {
-                (ErrorKind::Unauthorized, " (the credentials lack the permission named here on this key)")
-            }
-            "DisabledException" | "KMSInvalidStateException" => {
-                (ErrorKind::BadKey, " (the KMS key is disabled or pending deletion)")
-            }
-            "" => (ErrorKind::Io, " (is KMS reachable?)"),
-            _ => (ErrorKind::Io, ""),
-        };
-        Error::new(kind, format!("{permission} on {key} at {}: {detail}{hint}", self.endpoint))
+        kms_error(err, permission, key, &self.endpoint)
     }
+}
+
+/// A KMS client on its own runtime (`name` names its threads), and the
+/// endpoint it talks to (for messages).
+pub(crate) fn connect(
+    name: &str,
+    target: &AwsTarget,
+    customize: impl FnOnce(aws_config::ConfigLoader) -> aws_config::ConfigLoader,
+) -> Result<(tokio::runtime::Runtime, Client, String)> {
+    let (runtime, sdk) = aws::load(name, target, customize)?;
+    if sdk.region().is_none() {
+        return Err(Error::new(ErrorKind::InvalidInput, "no AWS region for KMS: set AWS_REGION or the keys' region"));
+    }
+    let endpoint = aws::custom_endpoint(&sdk, "AWS_ENDPOINT_URL_KMS").unwrap_or_else(|| "AWS".to_owned());
+    Ok((runtime, Client::new(&sdk), endpoint))
+}
+
+/// An error of a KMS request as logseal reports it: the permission (the
+/// API action), the key, the endpoint, KMS's code and message, and a hint.
+pub(crate) fn kms_error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
+    err: SdkError<E, aws_sdk_kms::config::http::HttpResponse>,
+    permission: &str,
+    key: &str,
+    endpoint: &str,
+) -> Error {
+    let code = err.code().unwrap_or("").to_owned();
+    let detail = match err.message() {
+        Some(m) => format!("{code}: {m}"),
+        None if !code.is_empty() => code.clone(),
+        None => aws_sdk_kms::error::DisplayErrorContext(&err).to_string(),
+    };
+    let (kind, hint) = match code.as_str() {
+        "NotFoundException" => (ErrorKind::NotFound, " (no such KMS key: check the key id or ARN and the region)"),
+        "InvalidCiphertextException" => (
+            ErrorKind::BadKey,
+            " (the wrapped key does not decrypt under this KMS key and encryption context: another key, another stream or file, or a changed wrapped key)",
+        ),
+        "AccessDeniedException" | "UnrecognizedClientException" | "InvalidSignatureException" => {
+            (ErrorKind::Unauthorized, " (the credentials lack the permission named here on this key)")
+        }
+        "DisabledException" | "KMSInvalidStateException" => {
+            (ErrorKind::BadKey, " (the KMS key is disabled or pending deletion)")
+        }
+        "InvalidKeyUsageException" => (ErrorKind::BadKey, " (the key's usage or spec does not allow this operation)"),
+        "" => (ErrorKind::Io, " (is KMS reachable?)"),
+        _ => (ErrorKind::Io, ""),
+    };
+    Error::new(kind, format!("{permission} on {key} at {endpoint}: {detail}{hint}"))
 }
 
 /// The encryption context of a wrap: the domain, and what is wrapped (a

@@ -131,7 +131,7 @@ pub fn create_signing_key(path: &Path, name: &str) -> Result<LogSigner> {
     let mut seed = Zeroizing::new([0u8; 32]);
     SystemRandom::new().fill(seed.as_mut()).map_err(|_| Error::new(ErrorKind::Io, "the OS random generator failed"))?;
     let signer = LogSigner::from_seed(name, *seed)?;
-    write_secret_file(path, format!("{}\n", signer.to_skey()).as_bytes())?;
+    write_secret_file(path, format!("{}\n", signer.to_skey()?).as_bytes())?;
     Ok(signer)
 }
 
@@ -142,11 +142,11 @@ pub fn load_signing_key(path: &Path) -> Result<LogSigner> {
         .map_err(|e| Error::new(ErrorKind::BadKey, format!("signing key file {}: {e}", path.display())))
 }
 
-/// Loads a public key (C2SP vkey line) from `path`.
+/// Loads a public key from `path`: a C2SP vkey line, or a PEM file as
+/// [`super::public_key`] describes.
 pub fn load_verifier(path: &Path) -> Result<LogVerifier> {
     let text = fs::read_to_string(path).map_err(|e| Error::io(format!("public key file {}", path.display()), &e))?;
-    LogVerifier::from_vkey(text.trim())
-        .map_err(|e| Error::new(ErrorKind::BadKey, format!("public key file {}: {e}", path.display())))
+    super::public_key::parse(&text).map_err(|e| e.context(format!("public key file {}", path.display())))
 }
 
 fn load_key_file(path: &Path) -> Result<Zeroizing<[u8; 32]>> {

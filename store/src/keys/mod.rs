@@ -2,12 +2,15 @@
 //! per key domain, and the blind-index key.
 //!
 //! Implementations: [`local::LocalKeys`] (key files made by `logseal init`)
-//! and [`kms::KmsKeys`] (AWS KMS). [`pme`] adapts any provider to the Parquet key
+//! and [`kms::KmsKeys`] (AWS KMS); [`kms_signer`] holds the checkpoint key
+//! in KMS. [`pme`] adapts any provider to the Parquet key
 //! management tools (PKMT1 key material, double wrapping).
 
 pub mod kms;
+pub mod kms_signer;
 pub mod local;
 pub mod pme;
+pub mod public_key;
 
 use zeroize::Zeroizing;
 
