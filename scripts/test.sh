@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 ./scripts/setup-python.sh
 ./scripts/setup-debian.sh
+./scripts/check-infra.sh
 
 # One S3 (SeaweedFS) and KMS (moto) pair for the whole run, on free
 # 127.0.0.1 ports, stopped on exit also when tests fail. The tests read
