@@ -264,6 +264,9 @@ impl logseal_store::object::ObjectStore for Flaky {
     fn open(&self, key: &str) -> logseal_store::Result<Box<dyn std::io::Read + Send>> {
         self.inner.open(key)
     }
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> logseal_store::Result<Vec<u8>> {
+        self.inner.get_range(key, range)
+    }
     fn local_copy(&self, key: &str) -> logseal_store::Result<logseal_store::object::LocalCopy> {
         self.inner.local_copy(key)
     }

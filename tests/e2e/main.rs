@@ -13,3 +13,4 @@ mod rsyslog;
 mod s3;
 mod stream_abuse;
 mod tamper;
+mod tamper_s3;

@@ -37,6 +37,21 @@ pub fn run(store: &dyn ObjectStore, prefix: &str) {
     store.put_new(&key("b/big"), &big).expect("big object");
     assert_eq!(store.get(&key("b/big")).expect("get big"), big);
 
+    // Ranged reads: inside, up to the end, empty; past the end or reversed
+    // is an error; a missing object is NotFound.
+    assert_eq!(store.get_range(&key("b/big"), 1000..1010).expect("range"), &big[1000..1010]);
+    assert_eq!(store.get_range(&key("b/big"), 2_999_990..3_000_000).expect("tail range"), &big[2_999_990..]);
+    assert_eq!(store.get_range(&key("b/big"), 0..0).expect("empty range"), b"");
+    assert_eq!(store.get_range(&key("a/1"), 0..5).expect("whole as range"), b"hello");
+    for bad in [4..6, 6..7] {
+        let err = store.get_range(&key("a/1"), bad.clone()).expect_err("range past the end");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad:?}: {err}");
+    }
+    #[allow(clippy::reversed_empty_ranges, reason = "a reversed range is what is tested")]
+    let reversed = 3..2;
+    assert_eq!(store.get_range(&key("a/1"), reversed).expect_err("reversed").kind(), ErrorKind::InvalidInput);
+    assert_eq!(store.get_range(&key("missing"), 0..1).expect_err("missing").kind(), ErrorKind::NotFound);
+
     // Listing: sorted, sizes, prefix, start_after.
     store.put_new(&key("a/2"), b"22").expect("put");
     store.put_new(&key("a/10"), b"1010").expect("put");

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rand::RngCore;
 
-use super::{LocalCopy, ObjectMeta, ObjectStore, validate_key};
+use super::{LocalCopy, ObjectMeta, ObjectStore, beyond_end, check_range, validate_key};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A directory of objects.
@@ -96,6 +96,22 @@ impl ObjectStore for LocalStore {
         let file =
             File::open(&path).map_err(|e| Error::io(format!("opening object {key:?} in {}", self.describe()), &e))?;
         Ok(Box::new(file))
+    }
+
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>> {
+        use std::io::{Seek, SeekFrom};
+        check_range(key, &range)?;
+        let path = self.path_of(key)?;
+        let what =
+            |e: &std::io::Error| Error::io(format!("reading {range:?} of object {key:?} in {}", self.describe()), e);
+        let mut file = File::open(&path).map_err(|e| what(&e))?;
+        let size = file.metadata().map_err(|e| what(&e))?.len();
+        if range.end > size {
+            return Err(beyond_end(key, &range, size));
+        }
+        let mut bytes = vec![0; (range.end - range.start) as usize];
+        file.seek(SeekFrom::Start(range.start)).and_then(|_| file.read_exact(&mut bytes)).map_err(|e| what(&e))?;
+        Ok(bytes)
     }
 
     fn local_copy(&self, key: &str) -> Result<LocalCopy> {

@@ -83,6 +83,13 @@ pub trait ObjectStore: Send + Sync {
     /// Opens an object for streaming reads.
     fn open(&self, key: &str) -> Result<Box<dyn Read + Send>>;
 
+    /// Reads bytes `range` of an object (for readers that fetch only the
+    /// footer and the column chunks they need). A range that ends past the
+    /// object's end is an error ([`ErrorKind::InvalidInput`]). No
+    /// whole-object checksum covers a part: Parquet Modular Encryption's
+    /// AES-GCM authenticates what is read from a sealed file.
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>>;
+
     /// A local file with the object's bytes.
     fn local_copy(&self, key: &str) -> Result<LocalCopy>;
 
@@ -99,6 +106,19 @@ pub trait ObjectStore: Send + Sync {
 
     /// Where this store is, for messages (`local store at /srv/logseal/store`).
     fn describe(&self) -> String;
+}
+
+/// Checks that a requested byte range is not reversed.
+pub(crate) fn check_range(key: &str, range: &std::ops::Range<u64>) -> Result<()> {
+    if range.start > range.end {
+        return Err(Error::new(ErrorKind::InvalidInput, format!("byte range {range:?} of {key:?} is reversed")));
+    }
+    Ok(())
+}
+
+/// The error of a range past an object's end.
+pub(crate) fn beyond_end(key: &str, range: &std::ops::Range<u64>, size: u64) -> Error {
+    Error::new(ErrorKind::InvalidInput, format!("byte range {range:?} of {key:?} ends past the object's {size} bytes"))
 }
 
 /// Checks that `key` is a relative, `/`-separated key of safe characters

@@ -29,7 +29,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
-use super::{LocalCopy, ObjectMeta, ObjectStore, ObjectVersion, tempfile_guard::TempGuard, validate_key};
+use super::{
+    LocalCopy, ObjectMeta, ObjectStore, ObjectVersion, beyond_end, check_range, tempfile_guard::TempGuard, validate_key,
+};
 use crate::aws::{self, AwsTarget};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -132,7 +134,26 @@ pub struct S3Store {
     location: S3Location,
     options: S3Options,
     endpoint: String,
-    runtime: Arc<tokio::runtime::Runtime>,
+    runtime: Arc<IoRuntime>,
+}
+
+/// The store's own runtime. Dropping it never blocks: the last owner of a
+/// store may be async code (the agent drops its store on its own runtime
+/// when it stops), where dropping a runtime the ordinary way panics.
+struct IoRuntime(Option<tokio::runtime::Runtime>);
+
+impl IoRuntime {
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.0.as_ref().expect("the runtime lives as long as the store").block_on(future)
+    }
+}
+
+impl Drop for IoRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for S3Store {
@@ -171,7 +192,13 @@ impl S3Store {
         let path_style = options.path_style.unwrap_or(custom_endpoint.is_some());
         let endpoint = custom_endpoint.unwrap_or_else(|| "AWS".to_owned());
         let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style).build();
-        Ok(S3Store { client: Client::from_conf(config), location, options, endpoint, runtime: Arc::new(runtime) })
+        Ok(S3Store {
+            client: Client::from_conf(config),
+            location,
+            options,
+            endpoint,
+            runtime: Arc::new(IoRuntime(Some(runtime))),
+        })
     }
 
     fn full_key(&self, key: &str) -> Result<String> {
@@ -214,6 +241,9 @@ impl S3Store {
             ),
             (_, "BadDigest" | "InvalidDigest" | "XAmzContentSHA256Mismatch") => {
                 (ErrorKind::Integrity, " (S3 received other bytes than were sent)".into())
+            }
+            (Some(416), _) | (_, "InvalidRange") => {
+                (ErrorKind::InvalidInput, " (the byte range starts past the object's end)".into())
             }
             _ => (ErrorKind::Io, String::new()),
         };
@@ -314,6 +344,16 @@ impl S3Store {
             .await
             .map_err(|e| self.error(e, "completing the upload of", "s3:PutObject", key))?;
         Ok(())
+    }
+
+    /// The size of `key` (HeadObject).
+    fn size_of(&self, key: &str) -> Result<u64> {
+        let full = self.full_key(key)?;
+        let out = self
+            .runtime
+            .block_on(self.client.head_object().bucket(&self.location.bucket).key(&full).send())
+            .map_err(|e| self.error(e, "reading", "s3:GetObject", &full))?;
+        Ok(u64::try_from(out.content_length().unwrap_or(0)).unwrap_or(0))
     }
 
     async fn get_stream(&self, key: &str) -> Result<ByteStream> {
@@ -444,6 +484,39 @@ impl ObjectStore for S3Store {
         }))
     }
 
+    fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Vec<u8>> {
+        check_range(key, &range)?;
+        if range.is_empty() {
+            // HTTP has no empty byte range; check that the object is there
+            // and long enough.
+            let size = self.size_of(key)?;
+            return if range.end > size { Err(beyond_end(key, &range, size)) } else { Ok(Vec::new()) };
+        }
+        let full = self.full_key(key)?;
+        self.runtime.block_on(async {
+            let out = self
+                .client
+                .get_object()
+                .bucket(&self.location.bucket)
+                .key(&full)
+                .range(format!("bytes={}-{}", range.start, range.end - 1))
+                .send()
+                .await
+                .map_err(|e| self.error(e, "reading", "s3:GetObject", &full))?;
+            let size =
+                out.content_range().and_then(|r| r.rsplit_once('/')).and_then(|(_, total)| total.parse::<u64>().ok());
+            let data = out.body.collect().await.map_err(|e| {
+                Error::new(ErrorKind::Io, format!("reading {range:?} of s3://{}/{full}: {e}", self.location.bucket))
+            })?;
+            let bytes = data.into_bytes().to_vec();
+            // S3 answers a range past the end with the bytes it has.
+            if bytes.len() as u64 != range.end - range.start {
+                return Err(beyond_end(key, &range, size.unwrap_or(range.start + bytes.len() as u64)));
+            }
+            Ok(bytes)
+        })
+    }
+
     fn local_copy(&self, key: &str) -> Result<LocalCopy> {
         let mut reader = self.open(key)?;
         let path = std::env::temp_dir().join(format!("logseal-s3-{:016x}", rand::random::<u64>()));
@@ -472,7 +545,7 @@ impl ObjectStore for S3Store {
 struct BodyReader {
     body: ByteStream,
     pending: bytes::Bytes,
-    runtime: Arc<tokio::runtime::Runtime>,
+    runtime: Arc<IoRuntime>,
     what: String,
 }
 
@@ -494,6 +567,18 @@ impl Read for BodyReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn async_code_may_drop_the_last_handle_of_a_store() {
+        let options = S3Options {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            region: Some("us-east-1".into()),
+            ..S3Options::default()
+        };
+        let store = S3Store::open(S3Location::parse("s3://bucket/prefix").unwrap(), options).unwrap();
+        let agent = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        agent.block_on(async move { drop(store) });
+    }
 
     #[test]
     fn store_urls_parse_or_say_what_is_wrong() {
