@@ -28,7 +28,7 @@ pub fn load(
     name: &str,
     target: &AwsTarget,
     customize: impl FnOnce(ConfigLoader) -> ConfigLoader,
-) -> Result<(tokio::runtime::Runtime, SdkConfig)> {
+) -> Result<(IoRuntime, SdkConfig)> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(name)
@@ -52,8 +52,36 @@ pub fn load(
     if let Some(endpoint) = &target.endpoint {
         loader = loader.endpoint_url(endpoint);
     }
+    let runtime = IoRuntime(Some(runtime));
     let sdk = runtime.block_on(customize(loader).load());
     Ok((runtime, sdk))
+}
+
+/// A client's own runtime. Dropping it never blocks: the last owner of a
+/// store or key provider may be async code (the agent drops them on its
+/// own runtime when it stops), where dropping a runtime the ordinary way
+/// panics.
+pub struct IoRuntime(Option<tokio::runtime::Runtime>);
+
+impl IoRuntime {
+    /// Runs `future` to completion on this runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.0.as_ref().expect("the runtime is only taken when dropped").block_on(future)
+    }
+}
+
+impl std::fmt::Debug for IoRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IoRuntime")
+    }
+}
+
+impl Drop for IoRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// The endpoint a service client will use when it is not AWS's: the

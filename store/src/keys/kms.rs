@@ -24,7 +24,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use zeroize::Zeroizing;
 
 use super::{KeyDomain, KeyProvider};
-use crate::aws::{self, AwsTarget};
+use crate::aws::{self, AwsTarget, IoRuntime};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The KMS keys of a deployment.
@@ -45,7 +45,7 @@ type UnwrapKey = (String, String, Vec<u8>);
 /// Master keys in AWS KMS.
 pub struct KmsKeys {
     client: Client,
-    runtime: Arc<tokio::runtime::Runtime>,
+    runtime: Arc<IoRuntime>,
     ids: KmsKeyIds,
     endpoint: String,
     unwrapped: Mutex<HashMap<UnwrapKey, Zeroizing<Vec<u8>>>>,
@@ -140,7 +140,7 @@ pub(crate) fn connect(
     name: &str,
     target: &AwsTarget,
     customize: impl FnOnce(aws_config::ConfigLoader) -> aws_config::ConfigLoader,
-) -> Result<(tokio::runtime::Runtime, Client, String)> {
+) -> Result<(IoRuntime, Client, String)> {
     let (runtime, sdk) = aws::load(name, target, customize)?;
     if sdk.region().is_none() {
         return Err(Error::new(ErrorKind::InvalidInput, "no AWS region for KMS: set AWS_REGION or the keys' region"));
@@ -269,4 +269,24 @@ impl KeyProvider for KmsKeys {
 
 fn poisoned() -> Error {
     Error::new(ErrorKind::Io, "the KMS key cache lock is poisoned")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::kms_signer::KmsSigner;
+
+    #[test]
+    fn async_code_may_drop_the_last_handle_of_a_kms_client() {
+        let target = AwsTarget {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            region: Some("us-east-1".into()),
+            max_attempts: 1,
+        };
+        let ids = KmsKeyIds { base: "b".into(), pii: "p".into(), index_key_wrapped: String::new() };
+        let keys = KmsKeys::open(ids, &target, |l| l).unwrap();
+        let signer = KmsSigner::open("s", &target, |l| l).unwrap();
+        let agent = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        agent.block_on(async move { drop((keys, signer)) });
+    }
 }

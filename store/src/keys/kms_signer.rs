@@ -11,13 +11,13 @@ use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpe
 use logseal_core::checkpoint::{LogSigner, RemoteSigner};
 
 use super::kms::{connect, kms_error};
-use crate::aws::AwsTarget;
+use crate::aws::{AwsTarget, IoRuntime};
 use crate::error::{Error, ErrorKind, Result};
 
 /// A KMS signing key.
 pub struct KmsSigner {
     client: Client,
-    runtime: Arc<tokio::runtime::Runtime>,
+    runtime: Arc<IoRuntime>,
     key_id: String,
     endpoint: String,
 }

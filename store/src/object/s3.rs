@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 use super::{
     LocalCopy, ObjectMeta, ObjectStore, ObjectVersion, beyond_end, check_range, tempfile_guard::TempGuard, validate_key,
 };
-use crate::aws::{self, AwsTarget};
+use crate::aws::{self, AwsTarget, IoRuntime};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Where a store is: `s3://bucket/prefix`.
@@ -137,25 +137,6 @@ pub struct S3Store {
     runtime: Arc<IoRuntime>,
 }
 
-/// The store's own runtime. Dropping it never blocks: the last owner of a
-/// store may be async code (the agent drops its store on its own runtime
-/// when it stops), where dropping a runtime the ordinary way panics.
-struct IoRuntime(Option<tokio::runtime::Runtime>);
-
-impl IoRuntime {
-    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-        self.0.as_ref().expect("the runtime lives as long as the store").block_on(future)
-    }
-}
-
-impl Drop for IoRuntime {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
 impl std::fmt::Debug for S3Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.describe())
@@ -197,7 +178,7 @@ impl S3Store {
             location,
             options,
             endpoint,
-            runtime: Arc::new(IoRuntime(Some(runtime))),
+            runtime: Arc::new(runtime),
         })
     }
 
