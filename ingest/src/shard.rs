@@ -12,8 +12,9 @@
 //! off the async runtime.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -73,6 +74,13 @@ pub struct Receipt {
     pub accepted: u64,
 }
 
+/// How long the WAL thread waits for the sealer thread to take durable
+/// records before the shard reports backpressure. Longer than sealing a
+/// large file takes, so that only a store that hangs, or keeps failing
+/// inside the S3 client's own retries, turns new input away (HTTP 503)
+/// rather than leaving it waiting for the store.
+pub const SEALER_STALL: Duration = Duration::from_secs(5);
+
 /// What a shard is doing, for backpressure decisions and metrics.
 #[derive(Debug, Default)]
 pub struct ShardStatus {
@@ -80,6 +88,11 @@ pub struct ShardStatus {
     pub wal_full: AtomicBool,
     /// Storing sealed files keeps failing.
     pub store_failing: AtomicBool,
+    /// Since when (milliseconds on [`monotonic_ms`], 0: not waiting) the
+    /// WAL thread has been waiting for the sealer thread to take durable
+    /// records; longer than [`SEALER_STALL`] means a store call hangs or
+    /// is still being retried.
+    pub handoff_waiting_since_ms: AtomicU64,
     /// The WAL cannot be written (disk full).
     pub wal_failing: AtomicBool,
     /// Bytes in the WAL.
@@ -99,8 +112,22 @@ impl ShardStatus {
     pub fn under_pressure(&self) -> bool {
         self.wal_full.load(Ordering::Relaxed)
             || self.store_failing.load(Ordering::Relaxed)
+            || self.sealer_stalled()
             || self.wal_failing.load(Ordering::Relaxed)
     }
+
+    /// Whether the sealer thread has taken no records for [`SEALER_STALL`].
+    pub fn sealer_stalled(&self) -> bool {
+        let since = self.handoff_waiting_since_ms.load(Ordering::Relaxed);
+        since != 0 && monotonic_ms().saturating_sub(since) >= SEALER_STALL.as_millis() as u64
+    }
+}
+
+/// Milliseconds since the first call, plus one (never 0), on a clock that
+/// does not jump.
+pub fn monotonic_ms() -> u64 {
+    static START: LazyLock<Instant> = LazyLock::new(Instant::now);
+    START.elapsed().as_millis() as u64 + 1
 }
 
 struct Submission {
@@ -326,9 +353,43 @@ fn commit_group(
     for (reply, receipt) in receipts {
         let _ = reply.send(receipt.ok_or_else(|| Error::new(ErrorKind::Io, "nothing to accept")));
     }
-    if !records.is_empty() && sealer.send(records).is_err() {
+    if !records.is_empty() && !hand_over(sealer, records, status, options) {
         tracing::error!(stream = %options.stream, "the sealer thread stopped; records stay in the WAL for the next start");
     }
+}
+
+/// Hands durable records to the sealer thread, waiting while it is behind
+/// (its queue holds a few groups). While it waits, `status` says since
+/// when: a wait longer than [`SEALER_STALL`] is backpressure (503), so
+/// that a store that hangs (an S3 endpoint that accepts connections but
+/// does not answer, or one the S3 client is still retrying) turns new
+/// requests away instead of leaving them waiting. False when the sealer
+/// thread has stopped.
+fn hand_over(
+    sealer: &SyncSender<Vec<Record>>,
+    records: Vec<Record>,
+    status: &ShardStatus,
+    options: &ShardOptions,
+) -> bool {
+    let records = match sealer.try_send(records) {
+        Ok(()) => return true,
+        Err(TrySendError::Full(records)) => records,
+        Err(TrySendError::Disconnected(_)) => return false,
+    };
+    let since = Instant::now();
+    status.handoff_waiting_since_ms.store(monotonic_ms(), Ordering::Relaxed);
+    let taken = sealer.send(records).is_ok();
+    status.handoff_waiting_since_ms.store(0, Ordering::Relaxed);
+    let waited = since.elapsed();
+    if waited >= SEALER_STALL {
+        status.backpressure_micros.fetch_add(waited.saturating_sub(SEALER_STALL).as_micros() as u64, Ordering::Relaxed);
+        tracing::warn!(
+            stream = %options.stream,
+            waited_ms = waited.as_millis() as u64,
+            "the sealer was stuck storing (the store hung or kept failing); new input was turned away meanwhile"
+        );
+    }
+    taken
 }
 
 struct Filling {
@@ -463,5 +524,41 @@ fn retry<T>(
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sealer that takes nothing for [`SEALER_STALL`] puts the shard
+    /// under pressure until it takes records again.
+    #[test]
+    fn a_stuck_sealer_is_backpressure_until_it_takes_records() {
+        let options = ShardOptions {
+            stream: "s".into(),
+            wal_dir: PathBuf::from("unused"),
+            wal: WalOptions::default(),
+            group_commit: Duration::from_millis(2),
+            max_group_bytes: 1 << 20,
+            wal_budget_bytes: 1 << 30,
+            seal: SealPolicy { max_records: 10, max_bytes: 1 << 20, max_age: Duration::from_secs(1) },
+            queue: 1,
+        };
+        let status = Arc::new(ShardStatus::default());
+        let (tx, rx) = sync_channel::<Vec<Record>>(1);
+        assert!(hand_over(&tx, Vec::new(), &status, &options), "a free slot is taken at once");
+        let waiting = {
+            let status = Arc::clone(&status);
+            std::thread::spawn(move || hand_over(&tx, Vec::new(), &status, &options))
+        };
+        let deadline = Instant::now() + SEALER_STALL * 10;
+        while !status.under_pressure() {
+            assert!(Instant::now() < deadline, "a stuck sealer is never reported");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        rx.recv().unwrap();
+        assert!(waiting.join().unwrap(), "handed over once the sealer took the first records");
+        assert!(!status.under_pressure());
     }
 }

@@ -2,6 +2,7 @@
 //! disk. One test binary; one module per area.
 
 mod agent;
+mod agent_s3;
 mod bad_input;
 mod common;
 mod import;

@@ -11,6 +11,8 @@ use std::process::Command;
 /// A running S3/KMS pair and the variables that point at it.
 pub struct Services {
     vars: HashMap<String, String>,
+    /// The instance's directory (PID files, logs, `env`).
+    dir: PathBuf,
     /// Set when this test started the services (and must stop them).
     own_dir: Option<tempfile::TempDir>,
 }
@@ -26,13 +28,35 @@ impl Services {
         if let Ok(dir) = std::env::var("LOGSEAL_TEST_SERVICES") {
             let env = std::fs::read_to_string(Path::new(&dir).join("env"))
                 .unwrap_or_else(|e| panic!("LOGSEAL_TEST_SERVICES={dir}: no env file ({e})"));
-            return Services { vars: exports(&env), own_dir: None };
+            return Services { vars: exports(&env), dir: dir.into(), own_dir: None };
         }
+        Services::own()
+    }
+
+    /// An instance of this test's own, stopped when dropped: for tests that
+    /// stop or freeze the servers.
+    pub fn own() -> Services {
         let dir = tempfile::tempdir().unwrap();
         let out =
             Command::new(script()).args(["start", "--dir"]).arg(dir.path()).output().expect("run infra/dev/services");
         assert!(out.status.success(), "infra/dev/services start failed:\n{}", String::from_utf8_lossy(&out.stderr));
-        Services { vars: exports(&String::from_utf8(out.stdout).unwrap()), own_dir: Some(dir) }
+        Services {
+            vars: exports(&String::from_utf8(out.stdout).unwrap()),
+            dir: dir.path().to_owned(),
+            own_dir: Some(dir),
+        }
+    }
+
+    /// The instance's directory.
+    #[allow(dead_code, reason = "not every including test binary uses it")]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether this test started the instance (and may stop its servers).
+    #[allow(dead_code, reason = "not every including test binary uses it")]
+    pub fn is_own(&self) -> bool {
+        self.own_dir.is_some()
     }
 
     /// One of the exported variables.
@@ -84,6 +108,10 @@ fn exports(text: &str) -> HashMap<String, String> {
 impl Drop for Services {
     fn drop(&mut self) {
         if let Some(dir) = &self.own_dir {
+            // A test may have frozen SeaweedFS, which then ignores SIGTERM.
+            if let Ok(pid) = std::fs::read_to_string(dir.path().join("weed.pid")) {
+                let _ = Command::new("kill").args(["-CONT", pid.trim()]).status();
+            }
             let _ = Command::new(script()).args(["stop", "--dir"]).arg(dir.path()).status();
         }
     }
