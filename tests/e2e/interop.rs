@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use logseal_store::keys::KeyProvider;
 use logseal_store::keys::local::LocalKeys;
 use logseal_store::keys::pme::PmeKeys;
 use logseal_store::sealed::read::{SealedFileReader, StoredRow};
@@ -23,7 +24,7 @@ use serde_json::{Map, Value, json};
 use crate::common::{Env, T0};
 
 /// The columns an analyst without `pii.key` reads in these tests.
-const BASE_COLUMNS: [&str; 7] = ["seq", "time", "method", "url_path", "status", "bytes_sent", "ip_tag"];
+pub(crate) const BASE_COLUMNS: [&str; 7] = ["seq", "time", "method", "url_path", "status", "bytes_sent", "ip_tag"];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ has a parent").to_path_buf()
@@ -31,7 +32,7 @@ fn repo_root() -> PathBuf {
 
 /// `.venv/bin/python`, after `scripts/setup-python.sh` has made sure it has
 /// pyarrow (once per test binary; the script itself serialises processes).
-fn python() -> &'static Path {
+pub(crate) fn python() -> &'static Path {
     static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let result = PYTHON.get_or_init(|| {
         let root = repo_root();
@@ -55,11 +56,15 @@ fn python() -> &'static Path {
     }
 }
 
-/// Runs `tests/interop/read_sealed.py` with `args`.
-fn read_sealed(args: &[&str]) -> Output {
+/// Runs `tests/interop/read_sealed.py` with `args` and the environment
+/// variables `envs` (for `--kms aws`: the services' AWS variables).
+pub(crate) fn read_sealed_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
     Command::new(python())
         .arg(repo_root().join("tests/interop/read_sealed.py"))
         .args(args)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .envs(envs.iter().copied())
         .output()
         .expect("run read_sealed.py")
 }
@@ -67,18 +72,32 @@ fn read_sealed(args: &[&str]) -> Output {
 /// pyarrow's rows of `file`: `columns` (all when empty) read with the keys in
 /// `keys`; panics with the script's stderr if it fails.
 fn pyarrow_rows(env: &Env, keys: &Path, file: &Path, columns: &[&str]) -> Vec<Map<String, Value>> {
+    pyarrow_rows_with(env, &["--keys", keys.to_str().unwrap()], file.to_str().unwrap(), columns, &[])
+}
+
+/// pyarrow's rows of `file` (a path or `s3://…`): `columns` (all when
+/// empty) read with the key arguments `keys` (`--keys DIR` or `--kms aws
+/// …`) and the environment variables `envs`; panics with the script's
+/// stderr if it fails.
+pub(crate) fn pyarrow_rows_with(
+    env: &Env,
+    keys: &[&str],
+    file: &str,
+    columns: &[&str],
+    envs: &[(&str, &str)],
+) -> Vec<Map<String, Value>> {
     let out_path = env.tmp.path().join("pyarrow-rows.jsonl");
-    let mut args = vec!["--keys", keys.to_str().unwrap(), "--file", file.to_str().unwrap()];
+    let mut args = keys.to_vec();
+    args.extend(["--file", file]);
     let joined = columns.join(",");
     if !columns.is_empty() {
         args.extend(["--columns", &joined]);
     }
     args.extend(["--json-out", out_path.to_str().unwrap()]);
-    let out = read_sealed(&args);
+    let out = read_sealed_with(&args, envs);
     assert!(
         out.status.success(),
-        "pyarrow could not read {} ({}):\n{}",
-        file.display(),
+        "pyarrow could not read {file} ({}):\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
@@ -94,7 +113,12 @@ fn pyarrow_rows(env: &Env, keys: &Path, file: &Path, columns: &[&str]) -> Vec<Ma
 
 /// Runs read_sealed.py expecting failure; returns its stderr.
 fn pyarrow_fails(args: &[&str]) -> String {
-    let out = read_sealed(args);
+    pyarrow_fails_with(args, &[])
+}
+
+/// Runs read_sealed.py with `envs` expecting failure; returns its stderr.
+pub(crate) fn pyarrow_fails_with(args: &[&str], envs: &[(&str, &str)]) -> String {
+    let out = read_sealed_with(args, envs);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         !out.status.success(),
@@ -106,7 +130,12 @@ fn pyarrow_fails(args: &[&str]) -> String {
 
 /// Our reader's rows of `file`, with all keys.
 fn logseal_rows(keys: &Path, file: &Path) -> Vec<StoredRow> {
-    let pme = PmeKeys::new(Arc::new(LocalKeys::open(keys)));
+    logseal_rows_with(Arc::new(LocalKeys::open(keys)), file)
+}
+
+/// Our reader's rows of `file`, with the keys of `keys`.
+pub(crate) fn logseal_rows_with(keys: Arc<dyn KeyProvider>, file: &Path) -> Vec<StoredRow> {
+    let pme = PmeKeys::new(keys);
     let mut reader = SealedFileReader::open(file, pme.decryption().unwrap()).unwrap();
     let mut rows = Vec::new();
     while let Some(batch) = reader.next_rows() {
@@ -153,7 +182,7 @@ fn as_json(row: &StoredRow) -> Map<String, Value> {
 
 /// Asserts that pyarrow's rows equal ours, projected to `columns`, row by
 /// row and column by column.
-fn assert_same_rows(pyarrow: &[Map<String, Value>], ours: &[StoredRow], columns: &[&str]) {
+pub(crate) fn assert_same_rows(pyarrow: &[Map<String, Value>], ours: &[StoredRow], columns: &[&str]) {
     assert_eq!(pyarrow.len(), ours.len(), "pyarrow and logseal read different row counts");
     for (i, (theirs, row)) in pyarrow.iter().zip(ours).enumerate() {
         let mut names: Vec<&str> = theirs.keys().map(String::as_str).collect();
@@ -191,7 +220,7 @@ fn sealed() -> (Env, PathBuf) {
     (env, file)
 }
 
-fn all_columns() -> Vec<&'static str> {
+pub(crate) fn all_columns() -> Vec<&'static str> {
     COLUMNS.iter().map(|c| c.name).collect()
 }
 

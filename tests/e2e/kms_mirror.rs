@@ -54,26 +54,8 @@ fn get(services: &Services, url: &str, key: &str) -> Vec<u8> {
 }
 
 fn kms_init(services: &Services, data: &str, store: &str, mirror: &str) {
-    ok(&services.logseal(
-        &[
-            "init",
-            "--data-dir",
-            data,
-            "--deployment",
-            "logseal.test/kms-signed",
-            "--kms-base-key",
-            services.var("LOGSEAL_KMS_BASE_KEY"),
-            "--kms-pii-key",
-            services.var("LOGSEAL_KMS_PII_KEY"),
-            "--kms-signing-key",
-            services.var("LOGSEAL_KMS_SIGNING_KEY"),
-            "--store",
-            store,
-            "--mirror",
-            mirror,
-        ],
-        T0,
-    ));
+    let extra = ["--kms-signing-key", services.var("LOGSEAL_KMS_SIGNING_KEY"), "--store", store, "--mirror", mirror];
+    services.init_with_kms(data, "logseal.test/kms-signed", &extra);
 }
 
 /// Checks both signature lines of a checkpoint note with `openssl dgst

@@ -7,6 +7,7 @@ mod bad_input;
 mod common;
 mod import;
 mod interop;
+mod interop_kms;
 mod kms_mirror;
 mod proofs;
 mod relp_crash;

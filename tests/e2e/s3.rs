@@ -17,6 +17,7 @@ use services::Services;
 pub(crate) trait CliServices {
     fn logseal(&self, args: &[&str], now: i64) -> Output;
     fn fresh_store(&self) -> String;
+    fn init_with_kms(&self, data: &str, deployment: &str, extra: &[&str]);
 }
 
 impl CliServices for Services {
@@ -35,6 +36,15 @@ impl CliServices for Services {
     /// A fresh store URL under the services' bucket.
     fn fresh_store(&self) -> String {
         format!("{}/e2e-{:016x}", self.var("LOGSEAL_STORE"), rand::random::<u64>())
+    }
+
+    /// `logseal init` of data directory `data` with the services' KMS keys
+    /// for both domains, plus `extra` arguments.
+    fn init_with_kms(&self, data: &str, deployment: &str, extra: &[&str]) {
+        let kms =
+            ["--kms-base-key", self.var("LOGSEAL_KMS_BASE_KEY"), "--kms-pii-key", self.var("LOGSEAL_KMS_PII_KEY")];
+        let args = [&["init", "--data-dir", data, "--deployment", deployment][..], &kms, extra].concat();
+        ok(&self.logseal(&args, T0));
     }
 }
 
@@ -141,20 +151,7 @@ fn kms_keys_seal_import_into_s3_and_verify_deep_and_kms_down_is_a_clear_error() 
     let env = Env::new(); // only for its log generator and temp dir
     let data = env.tmp.path().join("kms-data");
     let data = data.to_str().unwrap();
-    ok(&services.logseal(
-        &[
-            "init",
-            "--data-dir",
-            data,
-            "--deployment",
-            "logseal.test/kms",
-            "--kms-base-key",
-            services.var("LOGSEAL_KMS_BASE_KEY"),
-            "--kms-pii-key",
-            services.var("LOGSEAL_KMS_PII_KEY"),
-        ],
-        T0,
-    ));
+    services.init_with_kms(data, "logseal.test/kms", &[]);
     let config = std::fs::read_to_string(Path::new(data).join("logseal.toml")).unwrap();
     assert!(config.contains("kind = \"aws-kms\"") && config.contains("index_key_wrapped"), "{config}");
     assert!(!Path::new(data).join("keys/base.key").exists(), "no local data keys with KMS");

@@ -173,13 +173,7 @@ impl S3Store {
         let path_style = options.path_style.unwrap_or(custom_endpoint.is_some());
         let endpoint = custom_endpoint.unwrap_or_else(|| "AWS".to_owned());
         let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(path_style).build();
-        Ok(S3Store {
-            client: Client::from_conf(config),
-            location,
-            options,
-            endpoint,
-            runtime: Arc::new(runtime),
-        })
+        Ok(S3Store { client: Client::from_conf(config), location, options, endpoint, runtime: Arc::new(runtime) })
     }
 
     fn full_key(&self, key: &str) -> Result<String> {
