@@ -190,8 +190,9 @@ data "aws_iam_policy_document" "agent" {
     }
   }
 
-  # Wrapping Parquet key-encryption keys and salt keys (kms:Encrypt) and
-  # making the blind-index key at `logseal init` (kms:GenerateDataKey), each
+  # Wrapping Parquet key-encryption keys (kms:Encrypt), making each
+  # stream's salt-key-encryption key and, at `logseal init`, the blind-index
+  # key (kms:GenerateDataKey), each
   # key only in its own domain and only with logseal's context keys.
   statement {
     sid       = "WrapBaseKeys"

@@ -2,8 +2,8 @@
 #
 # - base: wraps the Parquet key-encryption keys of the footer and the
 #   `base` columns; also the archive bucket's SSE-KMS key.
-# - pii: wraps the KEKs of the `pii` columns, every file's salt key and the
-#   blind-index key. Destroying it crypto-shreds all personal data.
+# - pii: wraps the KEKs of the `pii` columns, the salt-key-encryption keys
+#   (which wrap every file's salt key) and the blind-index key. Destroying it crypto-shreds all personal data.
 # - signing: ECDSA P-256 key that signs checkpoints; its public key is
 #   what auditors verify with.
 # - mirror (optional): the checkpoint mirror bucket's SSE-KMS key, in the

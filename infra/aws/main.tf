@@ -48,9 +48,11 @@ locals {
 
   # logseal's KMS encryption context (store/src/keys/kms.rs, fn context):
   # `logseal:domain` = base | pii, and `logseal:purpose` = `kek` (a Parquet
-  # key-encryption key), `index-key` (the blind-index key) or, for a salt
-  # key, `logseal/salt-key/v1 <deployment>/<stream> <file_index>`.
-  salt_key_purpose = "logseal/salt-key/v1 ${var.deployment}/*"
+  # key-encryption key), `index-key` (the blind-index key) or, for a
+  # stream's salt-key-encryption key (made by GenerateDataKey, renewed every
+  # 10 minutes; it wraps each file's salt key locally),
+  # `logseal/salt-kek/v1 <deployment>/<stream>`.
+  salt_key_purpose = "logseal/salt-kek/v1 ${var.deployment}/*"
 
   role_names = {
     agent         = "${var.name_prefix}-agent"

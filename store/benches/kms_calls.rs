@@ -95,7 +95,7 @@ fn purpose_of(context: &[u8]) -> &'static str {
     if context.is_empty() {
         "KEK (Parquet double wrapping)"
     } else if context.starts_with(b"\nlogseal/salt-key/") {
-        "salt key (one per file)"
+        "salt keys (stream SKEK)"
     } else if context == b"index-key" {
         "index key"
     } else {

@@ -42,29 +42,57 @@ fn ready_keys(services: &Services) -> KmsKeys {
 fn keys_round_trip_only_under_their_own_context_and_unwraps_are_cached() {
     let services = Services::get();
     let kms = ready_keys(&services);
-    let pii = kms.master_key_id(KeyDomain::Pii);
-    let salt_ctx = b"\nlogseal/salt-key/v1\nlogs.example/prod/web-0\n7".as_slice();
-    let wrapped = kms.wrap(&pii, &[7u8; 32], salt_ctx).unwrap();
-    assert_eq!(kms.unwrap(&pii, &wrapped, salt_ctx).unwrap().as_slice(), &[7u8; 32]);
-
-    // Another file's context, another domain's key, a changed byte: refused.
-    let other_file = b"\nlogseal/salt-key/v1\nlogs.example/prod/web-0\n8".as_slice();
+    let (pii, base) = (kms.master_key_id(KeyDomain::Pii), kms.master_key_id(KeyDomain::Base));
     let fresh = keys(&services, "");
-    let err = fresh.unwrap(&pii, &wrapped, other_file).unwrap_err();
+
+    // A key-encryption key: KMS Encrypt bound to its context.
+    let wrapped = kms.wrap(&base, &[5u8; 16], b"").unwrap();
+    assert_eq!(fresh.unwrap(&base, &wrapped, b"").unwrap().as_slice(), &[5u8; 16]);
+    let err = fresh.unwrap(&base, &wrapped, b"other").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadKey, "{err}");
     assert!(err.to_string().contains("kms:Decrypt"), "{err}");
-    let base = kms.master_key_id(KeyDomain::Base);
-    assert!(fresh.unwrap(&base, &wrapped, salt_ctx).is_err(), "wrapped under pii, not base");
+    assert!(fresh.unwrap(&pii, &wrapped, b"").is_err(), "wrapped under base, not pii");
     let mut bytes = base64_decode(&wrapped);
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    let tampered = base64_encode(&bytes);
-    assert_eq!(fresh.unwrap(&pii, &tampered, salt_ctx).unwrap_err().kind(), ErrorKind::BadKey);
+    assert_eq!(fresh.unwrap(&base, &base64_encode(&bytes), b"").unwrap_err().kind(), ErrorKind::BadKey);
 
-    // A second unwrap of the same key is served from the cache.
-    let before = kms.kms_calls();
-    kms.unwrap(&pii, &wrapped, salt_ctx).unwrap();
-    assert_eq!(kms.kms_calls(), before);
+    // A salt key: wrapped locally under the stream's KMS-made key.
+    let salt_ctx = b"\nlogseal/salt-key/v1\nlogs.example/prod/web-0\n7".as_slice();
+    let salt = kms.wrap(&pii, &[7u8; 32], salt_ctx).unwrap();
+    assert!(salt.starts_with("dw1."), "{salt}");
+    assert_eq!(fresh.unwrap(&pii, &salt, salt_ctx).unwrap().as_slice(), &[7u8; 32]);
+    // Another file of the stream, another stream, another domain's key,
+    // a changed byte of either part: refused.
+    let other_file = b"\nlogseal/salt-key/v1\nlogs.example/prod/web-0\n8".as_slice();
+    let err = fresh.unwrap(&pii, &salt, other_file).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadKey, "{err}");
+    let other_stream = b"\nlogseal/salt-key/v1\nlogs.example/prod/web-1\n7".as_slice();
+    let err = keys(&services, "").unwrap(&pii, &salt, other_stream).unwrap_err();
+    assert!(err.to_string().contains("kms:Decrypt"), "the stream is in KMS's encryption context: {err}");
+    assert!(fresh.unwrap(&base, &salt, salt_ctx).is_err(), "wrapped under pii, not base");
+    let (kek, sealed) = salt.strip_prefix("dw1.").unwrap().split_once('.').unwrap();
+    for (part, which) in [(kek, 0), (sealed, 1)] {
+        let mut bytes = base64_decode(part);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let parts = if which == 0 {
+            [base64_encode(&bytes), sealed.to_owned()]
+        } else {
+            [kek.to_owned(), base64_encode(&bytes)]
+        };
+        let tampered = format!("dw1.{}.{}", parts[0], parts[1]);
+        assert_eq!(keys(&services, "").unwrap(&pii, &tampered, salt_ctx).unwrap_err().kind(), ErrorKind::BadKey);
+    }
+
+    // Unwraps are cached: the same salt key again, and another salt key
+    // of the stream, cost no KMS request.
+    let before = fresh.kms_calls();
+    fresh.unwrap(&pii, &salt, salt_ctx).unwrap();
+    let next_ctx = b"\nlogseal/salt-key/v1\nlogs.example/prod/web-0\n9".as_slice();
+    let next = kms.wrap(&pii, &[9u8; 32], next_ctx).unwrap();
+    assert_eq!(fresh.unwrap(&pii, &next, next_ctx).unwrap().as_slice(), &[9u8; 32]);
+    assert_eq!(fresh.kms_calls(), before);
 
     // The index key: 32 bytes, the same from every provider with the same
     // wrapped key.
@@ -94,21 +122,55 @@ fn an_unknown_key_and_an_unreachable_kms_are_clear_errors() {
 }
 
 #[test]
-fn twenty_files_cost_kms_calls_per_key_encryption_key_not_per_file() {
-    use logseal_store::keys::pme::PmeKeys;
-    use logseal_store::sealed::schema::columns_of;
+fn sealing_and_deep_verifying_twenty_files_cost_kms_calls_per_key_encryption_key_not_per_file() {
+    use logseal_core::checkpoint::LogSigner;
+    use logseal_core::parse::{JsonMapping, parse_line};
+    use logseal_store::audit::{AuditRequest, NoProgress, audit};
+    use logseal_store::object::local::LocalStore;
+    use logseal_store::sealer::{SealerOptions, StreamSealer};
+    const NOW: i64 = 1_764_000_000_000_000;
     let services = Services::get();
-    let kms = Arc::new(ready_keys(&services));
-    let pme = PmeKeys::new(kms.clone() as Arc<dyn KeyProvider>);
-    let calls_before = kms.kms_calls();
-    for _ in 0..20 {
-        pme.encryption(&columns_of(KeyDomain::Base), &columns_of(KeyDomain::Pii)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalStore::create(dir.path().join("store")).unwrap());
+    let signer = Arc::new(LogSigner::from_seed("logs.example/prod", [1; 32]).unwrap());
+    let index = keys(&services, "").new_index_key().unwrap();
+    let kms = Arc::new(keys(&services, &index));
+    let before = kms.kms_calls();
+    let options = SealerOptions {
+        deployment: "logs.example/prod".into(),
+        heartbeat_secs: 60,
+        write: Default::default(),
+        writer: "test".into(),
+        mirror: None,
+    };
+    let mut sealer = StreamSealer::open(store.clone(), kms.clone(), signer.clone(), "web", options, NOW).unwrap();
+    for file in 0..20u64 {
+        let records = (0..10u64)
+            .map(|i| {
+                let seq = file * 10 + i;
+                let line =
+                    format!("203.0.113.{i} - - [24/Nov/2025:16:00:00 +0000] \"GET /{seq} HTTP/1.1\" 200 5 \"-\" \"t\"");
+                let format = logseal_core::LineFormat::Combined;
+                let parsed = parse_line(format, line.as_bytes(), &JsonMapping::default()).map_err(|e| e.to_string());
+                logseal_core::Record::from_parse(seq, NOW, "file:t.log", format, line.into_bytes(), parsed)
+            })
+            .collect();
+        sealer.seal(records, NOW).unwrap();
     }
-    let calls = kms.kms_calls() - calls_before;
-    assert!(
-        (1..=2).contains(&calls),
-        "20 files' encryption properties cost {calls} KMS calls (one KEK per domain expected)"
-    );
+    let sealing = kms.kms_calls() - before;
+    // The index key, a KEK per domain, one salt-key-encryption key.
+    assert!(sealing <= 4, "sealing 20 files cost {sealing} KMS requests");
+
+    // Deep verification by a new process (empty caches).
+    let reader = Arc::new(keys(&services, &index));
+    let before = reader.kms_calls();
+    let request =
+        AuditRequest { stream: None, deep: true, full: false, threads: 2, now_secs: (NOW / 1_000_000) as u64 };
+    let report = audit(&*store, None, &signer.verifier(), Some(reader.clone()), None, &request, &NoProgress).unwrap();
+    assert!(report.findings.is_empty(), "{} findings, the first: {:?}", report.findings.len(), report.findings.first());
+    assert_eq!(report.streams[0].deep_records, 200);
+    let reading = reader.kms_calls() - before;
+    assert!(reading <= 4, "deep verification of 20 files cost {reading} KMS requests");
 }
 
 #[test]

@@ -8,12 +8,19 @@
 //! (double wrapping, [`super::pme`]), and unwrapped keys are cached here,
 //! so a reader asks KMS once per distinct wrapped key.
 //!
+//! Salt keys (one per file) are wrapped twice as well: locally, with
+//! AES-256-GCM under a per-stream salt-key-encryption key that KMS makes
+//! (`GenerateDataKey`) and that is renewed every [`SALT_KEK_LIFETIME`];
+//! its KMS encryption context names the domain and the stream. So sealing
+//! and deep verification also ask KMS per key-encryption key, not per file.
+//!
 //! The blind-index key is a 32-byte data key made once by KMS
 //! (`GenerateDataKey` under the `pii` key, [`KmsKeys::new_index_key`]) and
 //! kept wrapped in the configuration; it is unwrapped on first use.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
@@ -21,6 +28,8 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
 use super::{KeyDomain, KeyProvider};
@@ -50,8 +59,25 @@ pub struct KmsKeys {
     endpoint: String,
     unwrapped: Mutex<HashMap<UnwrapKey, Zeroizing<Vec<u8>>>>,
     index_key: OnceLock<Zeroizing<[u8; 32]>>,
+    /// The current salt-key-encryption key per (master key, scope).
+    salt_keks: Mutex<HashMap<(String, Vec<u8>), SaltKek>>,
     calls: std::sync::atomic::AtomicU64,
 }
+
+/// A salt-key-encryption key: made by KMS, used for a while.
+struct SaltKek {
+    made: Instant,
+    key: Zeroizing<Vec<u8>>,
+    /// Its KMS ciphertext, base64.
+    wrapped: String,
+}
+
+/// How long a salt-key-encryption key wraps new salt keys (as long as
+/// Parquet's key tools keep a KEK).
+pub const SALT_KEK_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The prefix of a salt key wrapped under a salt-key-encryption key.
+const DOUBLE_WRAPPED: &str = "dw1.";
 
 impl std::fmt::Debug for KmsKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,6 +102,7 @@ impl KmsKeys {
             endpoint,
             unwrapped: Mutex::new(HashMap::new()),
             index_key: OnceLock::new(),
+            salt_keks: Mutex::new(HashMap::new()),
             calls: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -122,6 +149,101 @@ impl KmsKeys {
                 ),
             ))
         }
+    }
+
+    /// `Encrypt` under the master key, bound to `ctx`.
+    fn kms_encrypt(&self, master_key_id: &str, key: &[u8], ctx: &[u8]) -> Result<String> {
+        let domain = self.domain_of(master_key_id)?;
+        self.count();
+        let out = self
+            .runtime
+            .block_on(
+                self.client
+                    .encrypt()
+                    .key_id(master_key_id)
+                    .plaintext(Blob::new(key))
+                    .set_encryption_context(Some(context(domain, ctx)))
+                    .send(),
+            )
+            .map_err(|e| self.error(e, "kms:Encrypt", master_key_id))?;
+        let blob = out.ciphertext_blob().ok_or_else(|| Error::new(ErrorKind::Io, "KMS returned no ciphertext"))?;
+        Ok(BASE64.encode(blob.as_ref()))
+    }
+
+    /// Wraps a salt key with AES-256-GCM (AAD: the master key id and
+    /// `ctx`) under the current salt-key-encryption key of `scope` (made by
+    /// KMS when there is none or it is older than [`SALT_KEK_LIFETIME`]).
+    fn wrap_under_salt_kek(&self, master_key_id: &str, key: &[u8], ctx: &[u8], scope: &[u8]) -> Result<String> {
+        let (kek, kek_wrapped) = {
+            let mut keks = self.salt_keks.lock().map_err(|_| poisoned())?;
+            let cache_key = (master_key_id.to_owned(), scope.to_vec());
+            match keks.get(&cache_key) {
+                Some(kek) if kek.made.elapsed() < SALT_KEK_LIFETIME => (kek.key.clone(), kek.wrapped.clone()),
+                _ => {
+                    let kek = self.new_salt_kek(master_key_id, scope)?;
+                    let out = (kek.key.clone(), kek.wrapped.clone());
+                    keks.insert(cache_key, kek);
+                    out
+                }
+            }
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| Error::new(ErrorKind::Io, "the system random generator failed"))?;
+        let mut sealed = key.to_vec();
+        gcm(&kek)?
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(salt_aad(master_key_id, ctx)),
+                &mut sealed,
+            )
+            .map_err(|_| Error::new(ErrorKind::BadKey, "AES-GCM refused to wrap a salt key"))?;
+        Ok(format!("{DOUBLE_WRAPPED}{kek_wrapped}.{}", BASE64.encode([&nonce[..], &sealed].concat())))
+    }
+
+    fn new_salt_kek(&self, master_key_id: &str, scope: &[u8]) -> Result<SaltKek> {
+        let domain = self.domain_of(master_key_id)?;
+        self.count();
+        let out = self
+            .runtime
+            .block_on(
+                self.client
+                    .generate_data_key()
+                    .key_id(master_key_id)
+                    .key_spec(DataKeySpec::Aes256)
+                    .set_encryption_context(Some(context(domain, scope)))
+                    .send(),
+            )
+            .map_err(|e| self.error(e, "kms:GenerateDataKey", master_key_id))?;
+        let (Some(key), Some(blob)) = (out.plaintext(), out.ciphertext_blob()) else {
+            return Err(Error::new(ErrorKind::Io, "KMS returned no data key"));
+        };
+        Ok(SaltKek {
+            made: Instant::now(),
+            key: Zeroizing::new(key.as_ref().to_vec()),
+            wrapped: BASE64.encode(blob.as_ref()),
+        })
+    }
+
+    /// The inverse of [`KmsKeys::wrap_under_salt_kek`]: `rest` is
+    /// `<base64 KMS ciphertext>.<base64 nonce ‖ ciphertext ‖ tag>`.
+    fn unwrap_under_salt_kek(&self, master_key_id: &str, rest: &str, ctx: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let bad = |why: &str| {
+            Error::new(ErrorKind::BadKey, format!("salt key wrapped under {master_key_id} does not unwrap: {why}"))
+        };
+        let scope = salt_kek_scope(ctx).ok_or_else(|| bad("its context is not a salt key's"))?;
+        let (kek_wrapped, sealed) = rest.split_once('.').ok_or_else(|| bad("not <key>.<sealed>"))?;
+        let kek = self.unwrap(master_key_id, kek_wrapped, &scope)?;
+        let mut sealed = BASE64.decode(sealed).map_err(|_| bad("not base64"))?;
+        if sealed.len() < NONCE_LEN {
+            return Err(bad("too short"));
+        }
+        let nonce = Nonce::try_assume_unique_for_key(&sealed[..NONCE_LEN]).map_err(|_| bad("bad nonce"))?;
+        let plain = gcm(&kek)?
+            .open_in_place(nonce, Aad::from(salt_aad(master_key_id, ctx)), &mut sealed[NONCE_LEN..])
+            .map_err(|_| bad("another file's or stream's wrapped key, or changed bytes"))?;
+        Ok(Zeroizing::new(plain.to_vec()))
     }
 
     fn error<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
@@ -206,27 +328,22 @@ impl KeyProvider for KmsKeys {
     }
 
     fn wrap(&self, master_key_id: &str, key: &[u8], ctx: &[u8]) -> Result<String> {
-        let domain = self.domain_of(master_key_id)?;
-        self.count();
-        let out = self
-            .runtime
-            .block_on(
-                self.client
-                    .encrypt()
-                    .key_id(master_key_id)
-                    .plaintext(Blob::new(key))
-                    .set_encryption_context(Some(context(domain, ctx)))
-                    .send(),
-            )
-            .map_err(|e| self.error(e, "kms:Encrypt", master_key_id))?;
-        let blob = out.ciphertext_blob().ok_or_else(|| Error::new(ErrorKind::Io, "KMS returned no ciphertext"))?;
-        Ok(BASE64.encode(blob.as_ref()))
+        match salt_kek_scope(ctx) {
+            Some(scope) => self.wrap_under_salt_kek(master_key_id, key, ctx, &scope),
+            None => self.kms_encrypt(master_key_id, key, ctx),
+        }
     }
 
     fn unwrap(&self, master_key_id: &str, wrapped: &str, ctx: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        if let Some(rest) = wrapped.trim().strip_prefix(DOUBLE_WRAPPED) {
+            return self.unwrap_under_salt_kek(master_key_id, rest, ctx);
+        }
         let domain = self.domain_of(master_key_id)?;
         let cache_key = (master_key_id.to_owned(), wrapped.to_owned(), ctx.to_vec());
-        if let Some(key) = self.unwrapped.lock().map_err(|_| poisoned())?.get(&cache_key) {
+        // Held across the KMS request: threads that miss the same key at
+        // once (parallel readers) make one request, not one each.
+        let mut unwrapped = self.unwrapped.lock().map_err(|_| poisoned())?;
+        if let Some(key) = unwrapped.get(&cache_key) {
             return Ok(key.clone());
         }
         let blob = BASE64.decode(wrapped.trim()).map_err(|e| {
@@ -247,7 +364,7 @@ impl KeyProvider for KmsKeys {
         let key = Zeroizing::new(
             out.plaintext().ok_or_else(|| Error::new(ErrorKind::Io, "KMS returned no plaintext"))?.as_ref().to_vec(),
         );
-        self.unwrapped.lock().map_err(|_| poisoned())?.insert(cache_key, key.clone());
+        unwrapped.insert(cache_key, key.clone());
         Ok(key)
     }
 
@@ -265,6 +382,28 @@ impl KeyProvider for KmsKeys {
         })?;
         Ok(self.index_key.get_or_init(|| Zeroizing::new(key)).clone())
     }
+}
+
+/// The scope of a salt key's context: its stream. A salt key's context is
+/// `"\nlogseal/salt-key/v1\n" ‖ origin ‖ "\n" ‖ file index`; its
+/// salt-key-encryption key's is `"logseal/salt-kek/v1\n" ‖ origin` (KMS
+/// purpose `logseal/salt-kek/v1 <origin>`). `None` for other contexts.
+fn salt_kek_scope(ctx: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(ctx).ok()?;
+    let (origin, index) = text.strip_prefix("\nlogseal/salt-key/v1\n")?.rsplit_once('\n')?;
+    (!origin.is_empty() && !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("logseal/salt-kek/v1\n{origin}").into_bytes())
+}
+
+/// The AES-GCM additional data of a salt key wrapped locally.
+fn salt_aad(master_key_id: &str, ctx: &[u8]) -> Vec<u8> {
+    [master_key_id.as_bytes(), ctx].concat()
+}
+
+fn gcm(key: &[u8]) -> Result<LessSafeKey> {
+    let unbound = UnboundKey::new(&AES_256_GCM, key)
+        .map_err(|_| Error::new(ErrorKind::BadKey, "KMS returned a data key that is not 32 bytes"))?;
+    Ok(LessSafeKey::new(unbound))
 }
 
 fn poisoned() -> Error {
