@@ -72,16 +72,28 @@ pub fn run(dir: &DataDir, on_ready: impl FnOnce(&Bound)) -> Result<()> {
     };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-    runtime.block_on(logseal_ingest::agent::run(agent, parts, shutdown_signal(), on_ready))?;
+    runtime.block_on(async {
+        // The handlers are installed now, before any listener is ready: a
+        // SIGTERM right after "listening" must stop the agent cleanly, not
+        // kill it with the default action.
+        let shutdown = shutdown_signal().context("installing the SIGTERM/SIGINT handlers")?;
+        logseal_ingest::agent::run(agent, parts, shutdown, on_ready).await.map_err(anyhow::Error::from)
+    })?;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-    }
+/// Resolves on the first SIGTERM or SIGINT; the handlers are installed
+/// when this is called (inside the runtime), not when it is first polled.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
 
 /// The `[agent]` section `up` writes: loopback listeners, the development
