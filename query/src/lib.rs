@@ -1,8 +1,13 @@
-//! logseal-query: the query server — Cedar authorization, masking, search
-//! and the audit of every access.
-//!
-//! Nothing lives here yet: search is planned after the agent and the S3/KMS
-//! store (see `ARCHITECTURE.md`). The crate exists so the workspace already
-//! has the boundaries of DESIGN.md §2 — it may only ever write the
+//! logseal-query: reading the archive for staff. Today: the scan engine
+//! ([`engine`]: which files, [`scan`]: one file, [`query`]: what matches).
+//! To come: the query server, Cedar authorization, masking and the audit
+//! of every access (`_access` stream). This crate may only ever write the
 //! `_access` stream, never log data.
 #![forbid(unsafe_code)]
+
+pub mod engine;
+mod error;
+pub mod query;
+pub mod scan;
+
+pub use error::{Error, Result};

@@ -1,0 +1,229 @@
+//! One sealed file, read for a query with ranged reads only: the footer,
+//! then the row groups whose statistics (and `ip_tag` Bloom filter) allow
+//! a match, the filter columns of those, and — through Parquet's row
+//! filter and page index — only the pages of the output columns that hold
+//! matching rows (late materialization: wide `pii` columns are fetched
+//! and decrypted for matching rows only).
+//!
+//! Built on parquet's push decoder, which says which byte ranges it needs
+//! and takes them from us: the store's `get_range` (local or S3) runs on
+//! the calling thread, never inside an async runtime.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMicrosecondType;
+use arrow_array::{Array, BooleanArray, RecordBatch};
+use arrow_schema::ArrowError;
+use bytes::Bytes;
+use logseal_store::object::ObjectStore;
+use parquet::DecodeResult;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, RowFilter};
+use parquet::arrow::push_decoder::ParquetPushDecoderBuilder;
+use parquet::bloom_filter::Sbbf;
+use parquet::encryption::decrypt::FileDecryptionProperties;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataPushDecoder};
+use parquet::file::statistics::Statistics;
+
+use crate::query::Query;
+use crate::{Error, Result};
+
+/// How much of a file's end is read first: the footer (and usually the
+/// page indexes) in one request.
+const TAIL_PREFETCH: u64 = 256 << 10;
+/// Rows per decoded batch.
+const BATCH_ROWS: usize = 8192;
+
+/// What reading one file took.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileScanStats {
+    /// Row groups in the file.
+    pub row_groups: usize,
+    /// Row groups read after pruning.
+    pub row_groups_read: usize,
+    /// Bytes fetched from the store.
+    pub bytes_fetched: u64,
+    /// Ranged reads made.
+    pub requests: u64,
+    /// Rows handed to the sink.
+    pub rows: u64,
+}
+
+/// A sealed data object to scan.
+pub struct SealedObject<'a> {
+    /// Where it is.
+    pub store: &'a dyn ObjectStore,
+    /// Its key.
+    pub key: &'a str,
+    /// Its size (from the manifest).
+    pub size: u64,
+    /// Keys to decrypt it (the domains the reader may see).
+    pub decryption: Arc<FileDecryptionProperties>,
+}
+
+/// Scans `object` for `query`, handing batches of the `columns` of
+/// matching rows to `sink` until it returns false.
+pub fn scan_file(
+    object: &SealedObject<'_>,
+    query: &Query,
+    columns: &[&str],
+    sink: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<FileScanStats> {
+    let fail = |message: String| Error::File { key: object.key.to_owned(), message };
+    // A damaged file must be an error, not a crash of the server: the
+    // decoder has panicked on hostile input before.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scan(object, query, columns, sink)))
+        .unwrap_or_else(|_| Err(fail("the Parquet decoder failed on this file (damaged?)".to_owned())))
+}
+
+fn scan(
+    object: &SealedObject<'_>,
+    query: &Query,
+    columns: &[&str],
+    sink: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<FileScanStats> {
+    let parquet = |e: parquet::errors::ParquetError| Error::File { key: object.key.to_owned(), message: e.to_string() };
+    let mut stats = FileScanStats::default();
+    let metadata = Arc::new(read_metadata(object, &mut stats).map_err(parquet)?);
+    let descr = metadata.file_metadata().schema_descr_ptr();
+    let index_of = |name: &str| descr.columns().iter().position(|c| c.name() == name);
+    stats.row_groups = metadata.num_row_groups();
+
+    let mut keep = Vec::new();
+    for rg in 0..metadata.num_row_groups() {
+        let group = metadata.row_group(rg);
+        let time_meets = |name: &str| match index_of(name).and_then(|i| group.column(i).statistics()) {
+            Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
+                (Some(&min), Some(&max)) => query.meets(min, max),
+                _ => false, // no non-null value: nothing of this column meets it
+            },
+            _ => true,
+        };
+        if !(time_meets("time") || time_meets("received_at")) {
+            continue;
+        }
+        if let (Some(tag), Some(i)) = (&query.ip_tag, index_of("ip_tag")) {
+            let chunk = group.column(i);
+            if let (Some(offset), Some(length)) = (chunk.bloom_filter_offset(), chunk.bloom_filter_length()) {
+                let start = u64::try_from(offset).unwrap_or(0);
+                let range = start..start + u64::try_from(length).unwrap_or(0);
+                let bytes = fetch(object, range, &mut stats)?;
+                if !Sbbf::from_bytes(&bytes).map_err(parquet)?.check(&tag[..]) {
+                    continue;
+                }
+            }
+        }
+        keep.push(rg);
+    }
+    stats.row_groups_read = keep.len();
+    if keep.is_empty() {
+        return Ok(stats);
+    }
+
+    let filter_columns = query.filter_columns();
+    let predicate_query = query.clone();
+    let predicate = ArrowPredicateFn::new(
+        ProjectionMask::columns(&descr, filter_columns.iter().copied()),
+        move |batch: RecordBatch| matching_rows(&predicate_query, &batch),
+    );
+    let reader_metadata =
+        ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(parquet)?;
+    let mut builder = ParquetPushDecoderBuilder::new_with_metadata(reader_metadata)
+        .with_row_groups(keep)
+        .with_projection(ProjectionMask::columns(&descr, columns.iter().copied()))
+        .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
+        .with_batch_size(BATCH_ROWS);
+    if let Some(limit) = query.limit {
+        builder = builder.with_limit(limit);
+    }
+    let mut decoder = builder.build().map_err(parquet)?;
+    loop {
+        match decoder.try_decode().map_err(parquet)? {
+            DecodeResult::NeedsData(ranges) => {
+                let data = ranges.iter().map(|r| fetch(object, r.clone(), &mut stats)).collect::<Result<Vec<_>>>()?;
+                decoder.push_ranges(ranges, data).map_err(parquet)?;
+            }
+            DecodeResult::Data(batch) => {
+                stats.rows += batch.num_rows() as u64;
+                if !sink(batch) {
+                    break;
+                }
+            }
+            DecodeResult::Finished => break,
+        }
+    }
+    Ok(stats)
+}
+
+/// The file's metadata (decrypted footer, page indexes when readable).
+fn read_metadata(object: &SealedObject<'_>, stats: &mut FileScanStats) -> parquet::errors::Result<ParquetMetaData> {
+    let as_parquet = |e: Error| parquet::errors::ParquetError::External(Box::new(e));
+    let mut decoder = ParquetMetaDataPushDecoder::try_new(object.size)?
+        .with_page_index_policy(PageIndexPolicy::Optional)
+        .with_file_decryption_properties(Some(Arc::clone(&object.decryption)));
+    let tail = object.size.saturating_sub(TAIL_PREFETCH)..object.size;
+    decoder.push_range(tail.clone(), fetch(object, tail, stats).map_err(as_parquet)?)?;
+    loop {
+        match decoder.try_decode()? {
+            DecodeResult::NeedsData(ranges) => {
+                let data = ranges
+                    .iter()
+                    .map(|r| fetch(object, r.clone(), stats))
+                    .collect::<Result<Vec<_>>>()
+                    .map_err(as_parquet)?;
+                decoder.push_ranges(ranges, data)?;
+            }
+            DecodeResult::Data(metadata) => return Ok(metadata),
+            DecodeResult::Finished => {
+                return Err(parquet::errors::ParquetError::General("no metadata in the file".to_owned()));
+            }
+        }
+    }
+}
+
+fn fetch(object: &SealedObject<'_>, range: Range<u64>, stats: &mut FileScanStats) -> Result<Bytes> {
+    let bytes = object.store.get_range(object.key, range)?;
+    stats.requests += 1;
+    stats.bytes_fetched += bytes.len() as u64;
+    Ok(Bytes::from(bytes))
+}
+
+/// Which rows of `batch` (the filter columns) match `query`.
+pub fn matching_rows(query: &Query, batch: &RecordBatch) -> std::result::Result<BooleanArray, ArrowError> {
+    let column = |name: &str| {
+        batch.column_by_name(name).ok_or_else(|| ArrowError::SchemaError(format!("filter column {name} not read")))
+    };
+    let time = column("time")?.as_primitive::<TimestampMicrosecondType>();
+    let received = column("received_at")?.as_primitive::<TimestampMicrosecondType>();
+    let tags = match &query.ip_tag {
+        Some(_) => Some(column("ip_tag")?.as_fixed_size_binary()),
+        None => None,
+    };
+    let paths = match &query.url_contains {
+        Some(_) => Some(column("url_path")?.as_string::<i32>()),
+        None => None,
+    };
+    let statuses = match &query.status {
+        Some(_) => Some(column("status")?.as_primitive::<arrow_array::types::UInt16Type>()),
+        None => None,
+    };
+    let needle = query.url_contains.as_deref().map(|n| memchr::memmem::Finder::new(n.as_bytes()));
+    Ok((0..batch.num_rows())
+        .map(|row| {
+            let at = if time.is_valid(row) { time.value(row) } else { received.value(row) };
+            let mut ok = at >= query.from_us && at < query.to_us;
+            if let (Some(tags), Some(tag)) = (tags, &query.ip_tag) {
+                ok &= tags.is_valid(row) && tags.value(row) == &tag[..];
+            }
+            if let (Some(paths), Some(needle)) = (paths, &needle) {
+                ok &= paths.is_valid(row) && needle.find(paths.value(row).as_bytes()).is_some();
+            }
+            if let (Some(statuses), Some(range)) = (statuses, &query.status) {
+                ok &= statuses.is_valid(row) && range.contains(&statuses.value(row));
+            }
+            Some(ok)
+        })
+        .collect())
+}

@@ -1,0 +1,216 @@
+//! The scan engine against a real sealed store: for random queries, the
+//! rows found are exactly those a brute-force filter over the imported
+//! records finds; pruning skips files and row groups without changing that.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt64Type;
+use logseal_core::blind::IpTagger;
+use logseal_core::checkpoint::LogSigner;
+use logseal_core::parse::{JsonMapping, parse_line};
+use logseal_core::{LineFormat, Record};
+use logseal_query::engine::{plan, search};
+use logseal_query::query::Query;
+use logseal_store::keys::KeyProvider;
+use logseal_store::keys::local::LocalKeys;
+use logseal_store::keys::pme::PmeKeys;
+use logseal_store::object::local::LocalStore;
+use logseal_store::sealed::write::WriteOptions;
+use logseal_store::sealer::{SealerOptions, StreamSealer};
+use proptest::prelude::*;
+
+/// 2025-11-24T16:00:00Z.
+const T0: i64 = 1_764_000_000_000_000;
+const MINUTE: i64 = 60_000_000;
+const IPS: [&str; 5] = ["203.0.113.7", "198.51.100.1", "2001:db8::1", "192.0.2.44", "203.0.113.8"];
+const PATHS: [&str; 4] = ["/login", "/api/v1/items", "/static/app.js", "/api/v2/login"];
+const STATUSES: [u16; 5] = [200, 204, 404, 500, 503];
+
+struct Sealed {
+    _dir: tempfile::TempDir,
+    store: Arc<LocalStore>,
+    keys: Arc<LocalKeys>,
+    records: Vec<Record>,
+}
+
+/// 3 streams' worth of files: 1,200 records over 10 hours in files of 200
+/// with row groups of 50; every 37th line does not parse.
+fn sealed() -> &'static Sealed {
+    static SEALED: std::sync::OnceLock<Sealed> = std::sync::OnceLock::new();
+    SEALED.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(LocalStore::create(dir.path().join("store")).unwrap());
+        let keys = Arc::new(LocalKeys::create(dir.path().join("keys")).unwrap());
+        let signer = Arc::new(LogSigner::from_seed("logseal.test/q", [2; 32]).unwrap());
+        let options = SealerOptions {
+            deployment: "logseal.test/q".into(),
+            heartbeat_secs: 60,
+            write: WriteOptions { row_group_rows: 50, ..WriteOptions::default() },
+            writer: "test".into(),
+            mirror: None,
+        };
+        let mut records = Vec::new();
+        for stream in ["web-0", "web-1"] {
+            let mut sealer =
+                StreamSealer::open(store.clone(), keys.clone(), signer.clone(), stream, options.clone(), T0).unwrap();
+            for file in 0..3u64 {
+                let batch: Vec<Record> = (0..200u64)
+                    .map(|i| {
+                        let seq = file * 200 + i;
+                        let n = seq as usize + if stream == "web-1" { 3 } else { 0 };
+                        let at = T0 + (seq as i64) * MINUTE / 2 + if stream == "web-1" { 7 * MINUTE } else { 0 };
+                        let secs = at / 1_000_000;
+                        let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
+                        let line = if n.is_multiple_of(37) {
+                            format!("garbage line {n}")
+                        } else {
+                            format!(
+                                "{} - - [24/Nov/2025:{h:02}:{m:02}:{s:02} +0000] \"GET {}?q={n} HTTP/1.1\" {} {n} \"-\" \"t\"",
+                                IPS[n % IPS.len()],
+                                PATHS[n % PATHS.len()],
+                                STATUSES[n % STATUSES.len()]
+                            )
+                        };
+                        let parsed =
+                            parse_line(LineFormat::Combined, line.as_bytes(), &JsonMapping::default()).map_err(|e| e.to_string());
+                        Record::from_parse(seq, at + 5, stream, LineFormat::Combined, line.into_bytes(), parsed)
+                    })
+                    .collect();
+                records.extend(batch.iter().cloned());
+                sealer.seal(batch, T0).unwrap();
+            }
+        }
+        Sealed { _dir: dir, store, keys, records }
+    })
+}
+
+fn brute_force(s: &Sealed, q: &Query, tagger: &IpTagger) -> BTreeSet<(String, u64)> {
+    s.records
+        .iter()
+        .filter(|r| {
+            let at = r.time.map_or(r.received_at, |t| t.utc_micros);
+            at >= q.from_us
+                && at < q.to_us
+                && q.ip_tag.as_ref().is_none_or(|tag| r.client_ip.is_some_and(|ip| tagger.tag(ip) == *tag))
+                && q.url_contains.as_ref().is_none_or(|n| r.url_path.as_ref().is_some_and(|p| p.contains(n.as_str())))
+                && q.status.as_ref().is_none_or(|range| r.status.is_some_and(|st| range.contains(&st)))
+        })
+        .map(|r| (r.source.clone(), r.seq))
+        .collect()
+}
+
+fn run(s: &Sealed, q: &Query, threads: usize) -> (BTreeSet<(String, u64)>, logseal_query::engine::SearchStats) {
+    let decryption = PmeKeys::new(s.keys.clone() as Arc<dyn KeyProvider>).decryption().unwrap();
+    let plan = plan(&*s.store, None, q).unwrap();
+    let mut found = BTreeSet::new();
+    let mut sink = |batch: arrow_array::RecordBatch| {
+        let seqs = batch.column_by_name("seq").unwrap().as_primitive::<UInt64Type>();
+        let sources = batch.column_by_name("source").unwrap().as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            assert!(found.insert((sources.value(i).to_owned(), seqs.value(i))), "row found twice");
+        }
+        true
+    };
+    let stats = search(&*s.store, decryption, &plan, q, &["seq", "source", "client_ip"], threads, &mut sink).unwrap();
+    (found, stats)
+}
+
+fn tagger(s: &Sealed) -> IpTagger {
+    IpTagger::new(&s.keys.index_key().unwrap())
+}
+
+#[test]
+fn an_ip_look_up_prunes_files_and_row_groups_and_finds_every_row() {
+    let s = sealed();
+    let t = tagger(s);
+    let mut q = Query::between(T0, T0 + 20 * 60 * MINUTE).unwrap();
+    q.ip_tag = Some(t.tag("2001:db8::1".parse().unwrap()));
+    let (found, stats) = run(s, &q, 2);
+    assert_eq!(found, brute_force(s, &q, &t));
+    assert!(!found.is_empty());
+    // A narrow time range reads fewer files.
+    let mut narrow = q.clone();
+    narrow.to_us = T0 + 30 * MINUTE;
+    let (found, narrow_stats) = run(s, &narrow, 2);
+    assert_eq!(found, brute_force(s, &narrow, &t));
+    assert!(narrow_stats.files_read < stats.files_read, "{narrow_stats:?} vs {stats:?}");
+    assert!(narrow_stats.scan.row_groups_read < narrow_stats.scan.row_groups, "{narrow_stats:?}");
+    // An IP that is not there: every row group is skipped by its Bloom filter.
+    let mut absent = q.clone();
+    absent.ip_tag = Some(t.tag("10.9.9.9".parse().unwrap()));
+    let (found, absent_stats) = run(s, &absent, 2);
+    assert!(found.is_empty());
+    assert!(absent_stats.scan.row_groups_read < absent_stats.scan.row_groups / 4, "{absent_stats:?}");
+}
+
+#[test]
+fn a_limit_stops_the_search() {
+    let s = sealed();
+    let mut q = Query::between(T0, T0 + 20 * 60 * MINUTE).unwrap();
+    q.limit = Some(70);
+    let (found, stats) = run(s, &q, 2);
+    assert_eq!(found.len(), 70);
+    assert_eq!(stats.scan.rows, 70);
+    assert!(found.is_subset(&brute_force(s, &q, &tagger(s))));
+}
+
+#[test]
+fn an_empty_time_range_is_refused() {
+    assert!(Query::between(T0, T0).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_queries_find_exactly_what_brute_force_finds(
+        from_min in -30i64..700,
+        len_min in 1i64..800,
+        ip in proptest::option::of(0usize..IPS.len()),
+        path in proptest::option::of(prop_oneof![Just("login"), Just("/api/"), Just(".js"), Just("nothing")]),
+        status in proptest::option::of(prop_oneof![Just(200u16..=299), Just(400..=599), Just(500..=500)]),
+        threads in 1usize..4,
+    ) {
+        let s = sealed();
+        let t = tagger(s);
+        let mut q = Query::between(T0 + from_min * MINUTE, T0 + (from_min + len_min) * MINUTE).unwrap();
+        q.ip_tag = ip.map(|i| t.tag(IPS[i].parse().unwrap()));
+        q.url_contains = path.map(str::to_owned);
+        q.status = status;
+        let (found, _) = run(s, &q, threads);
+        prop_assert_eq!(found, brute_force(s, &q, &t));
+    }
+}
+
+#[test]
+fn a_reader_without_the_pii_key_scans_base_columns_and_is_refused_pii_ones() {
+    let s = sealed();
+    let t = tagger(s);
+    // An analyst's key directory: everything but pii.key.
+    let dir = tempfile::tempdir().unwrap();
+    let analyst = dir.path().join("keys");
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700).create(&analyst).unwrap();
+    for name in ["base.key", "index.key"] {
+        std::fs::copy(s.keys.dir().join(name), analyst.join(name)).unwrap();
+    }
+    let keys = Arc::new(LocalKeys::open(&analyst));
+    let decryption = PmeKeys::new(keys as Arc<dyn KeyProvider>).decryption().unwrap();
+    let mut q = Query::between(T0, T0 + 20 * 60 * MINUTE).unwrap();
+    q.ip_tag = Some(t.tag("203.0.113.7".parse().unwrap()));
+    q.url_contains = Some("login".into());
+    let plan = plan(&*s.store, None, &q).unwrap();
+    let mut found = BTreeSet::new();
+    let mut sink = |batch: arrow_array::RecordBatch| {
+        let seqs = batch.column_by_name("seq").unwrap().as_primitive::<UInt64Type>();
+        let sources = batch.column_by_name("source").unwrap().as_string::<i32>();
+        found.extend((0..batch.num_rows()).map(|i| (sources.value(i).to_owned(), seqs.value(i))));
+        true
+    };
+    search(&*s.store, decryption.clone(), &plan, &q, &["seq", "source", "ip_tag", "url_path"], 2, &mut sink).unwrap();
+    assert!(!found.is_empty());
+    assert_eq!(found, brute_force(s, &q, &t));
+    let err = search(&*s.store, decryption, &plan, &q, &["seq", "client_ip"], 2, &mut |_| true).unwrap_err();
+    assert!(err.to_string().contains("pii"), "{err}");
+}
