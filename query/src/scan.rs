@@ -35,6 +35,10 @@ use crate::{Error, Result};
 const TAIL_PREFETCH: u64 = 256 << 10;
 /// Rows per decoded batch.
 const BATCH_ROWS: usize = 8192;
+/// Ranges the decoder asks for together are fetched as one read when the
+/// gap between them is at most this (one S3 GET instead of many small
+/// ones; the gap's bytes are cheaper than a request's latency).
+const COALESCE_GAP: u64 = 1 << 20;
 
 /// What reading one file took.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,7 +146,7 @@ fn scan(
     loop {
         match decoder.try_decode().map_err(parquet)? {
             DecodeResult::NeedsData(ranges) => {
-                let data = ranges.iter().map(|r| fetch(object, r.clone(), &mut stats)).collect::<Result<Vec<_>>>()?;
+                let data = fetch_many(object, &ranges, &mut stats)?;
                 decoder.push_ranges(ranges, data).map_err(parquet)?;
             }
             DecodeResult::Data(batch) => {
@@ -181,6 +185,37 @@ fn read_metadata(object: &SealedObject<'_>, stats: &mut FileScanStats) -> parque
             }
         }
     }
+}
+
+/// The bytes of each of `ranges`, read with as few requests as the gaps
+/// allow (see [`COALESCE_GAP`]).
+fn fetch_many(object: &SealedObject<'_>, ranges: &[Range<u64>], stats: &mut FileScanStats) -> Result<Vec<Bytes>> {
+    let mut order: Vec<usize> = (0..ranges.len()).collect();
+    order.sort_by_key(|&i| ranges[i].start);
+    let mut out = vec![Bytes::new(); ranges.len()];
+    let mut group: Vec<usize> = Vec::new();
+    let mut flush = |group: &mut Vec<usize>, stats: &mut FileScanStats| -> Result<()> {
+        let Some(&first) = group.first() else { return Ok(()) };
+        let start = ranges[first].start;
+        let end = group.iter().map(|&i| ranges[i].end).max().unwrap_or(start);
+        let merged = fetch(object, start..end, stats)?;
+        for &i in group.iter() {
+            let r = &ranges[i];
+            out[i] = merged.slice((r.start - start) as usize..(r.end - start) as usize);
+        }
+        group.clear();
+        Ok(())
+    };
+    let mut end = 0;
+    for i in order {
+        if !group.is_empty() && ranges[i].start > end + COALESCE_GAP {
+            flush(&mut group, stats)?;
+        }
+        end = if group.is_empty() { ranges[i].end } else { end.max(ranges[i].end) };
+        group.push(i);
+    }
+    flush(&mut group, stats)?;
+    Ok(out)
 }
 
 fn fetch(object: &SealedObject<'_>, range: Range<u64>, stats: &mut FileScanStats) -> Result<Bytes> {
