@@ -230,21 +230,32 @@ pub fn matching_rows(query: &Query, batch: &RecordBatch) -> std::result::Result<
     let column = |name: &str| {
         batch.column_by_name(name).ok_or_else(|| ArrowError::SchemaError(format!("filter column {name} not read")))
     };
+    let strings = |asked: bool, name: &str| match asked {
+        true => column(name).map(|c| Some(c.as_string::<i32>())),
+        false => Ok(None),
+    };
     let time = column("time")?.as_primitive::<TimestampMicrosecondType>();
     let received = column("received_at")?.as_primitive::<TimestampMicrosecondType>();
     let tags = match &query.ip_tag {
         Some(_) => Some(column("ip_tag")?.as_fixed_size_binary()),
         None => None,
     };
-    let paths = match &query.url_contains {
-        Some(_) => Some(column("url_path")?.as_string::<i32>()),
-        None => None,
-    };
+    let paths = strings(query.url_contains.is_some() || query.url_prefix.is_some(), "url_path")?;
     let statuses = match &query.status {
         Some(_) => Some(column("status")?.as_primitive::<arrow_array::types::UInt16Type>()),
         None => None,
     };
+    let hosts = strings(query.host.is_some(), "host")?;
+    let methods = strings(query.method.is_some(), "method")?;
+    let sources = strings(query.source.is_some(), "source")?;
+    let users = strings(query.user_id.is_some(), "user_id")?;
+    let ips = strings(query.client_net.is_some(), "client_ip")?;
     let needle = query.url_contains.as_deref().map(|n| memchr::memmem::Finder::new(n.as_bytes()));
+    let equals = |values: Option<&arrow_array::StringArray>, wanted: &Option<String>, row: usize| match (values, wanted)
+    {
+        (Some(values), Some(wanted)) => values.is_valid(row) && values.value(row) == wanted,
+        _ => true,
+    };
     Ok((0..batch.num_rows())
         .map(|row| {
             let at = if time.is_valid(row) { time.value(row) } else { received.value(row) };
@@ -252,11 +263,22 @@ pub fn matching_rows(query: &Query, batch: &RecordBatch) -> std::result::Result<
             if let (Some(tags), Some(tag)) = (tags, &query.ip_tag) {
                 ok &= tags.is_valid(row) && tags.value(row) == &tag[..];
             }
-            if let (Some(paths), Some(needle)) = (paths, &needle) {
-                ok &= paths.is_valid(row) && needle.find(paths.value(row).as_bytes()).is_some();
+            if let Some(paths) = paths {
+                let path = paths.is_valid(row).then(|| paths.value(row));
+                if let Some(needle) = &needle {
+                    ok &= path.is_some_and(|p| needle.find(p.as_bytes()).is_some());
+                }
+                if let Some(prefix) = &query.url_prefix {
+                    ok &= path.is_some_and(|p| p.starts_with(prefix.as_str()));
+                }
             }
             if let (Some(statuses), Some(range)) = (statuses, &query.status) {
                 ok &= statuses.is_valid(row) && range.contains(&statuses.value(row));
+            }
+            ok &= equals(hosts, &query.host, row) && equals(methods, &query.method, row);
+            ok &= equals(sources, &query.source, row) && equals(users, &query.user_id, row);
+            if let (Some(ips), Some(net)) = (ips, &query.client_net) {
+                ok &= ips.is_valid(row) && ips.value(row).parse().is_ok_and(|ip| net.contains(ip));
             }
             Some(ok)
         })

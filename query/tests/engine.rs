@@ -27,6 +27,8 @@ const MINUTE: i64 = 60_000_000;
 const IPS: [&str; 5] = ["203.0.113.7", "198.51.100.1", "2001:db8::1", "192.0.2.44", "203.0.113.8"];
 const PATHS: [&str; 4] = ["/login", "/api/v1/items", "/static/app.js", "/api/v2/login"];
 const STATUSES: [u16; 5] = [200, 204, 404, 500, 503];
+const METHODS: [&str; 3] = ["GET", "POST", "DELETE"];
+const USERS: [&str; 3] = ["-", "alice", "bob"];
 
 struct Sealed {
     _dir: tempfile::TempDir,
@@ -67,8 +69,10 @@ fn sealed() -> &'static Sealed {
                             format!("garbage line {n}")
                         } else {
                             format!(
-                                "{} - - [24/Nov/2025:{h:02}:{m:02}:{s:02} +0000] \"GET {}?q={n} HTTP/1.1\" {} {n} \"-\" \"t\"",
+                                "{} - {} [24/Nov/2025:{h:02}:{m:02}:{s:02} +0000] \"{} {}?q={n} HTTP/1.1\" {} {n} \"-\" \"t\"",
                                 IPS[n % IPS.len()],
+                                USERS[n / 3 % USERS.len()],
+                                METHODS[n / 2 % METHODS.len()],
                                 PATHS[n % PATHS.len()],
                                 STATUSES[n % STATUSES.len()]
                             )
@@ -95,7 +99,12 @@ fn brute_force(s: &Sealed, q: &Query, tagger: &IpTagger) -> BTreeSet<(String, u6
                 && at < q.to_us
                 && q.ip_tag.as_ref().is_none_or(|tag| r.client_ip.is_some_and(|ip| tagger.tag(ip) == *tag))
                 && q.url_contains.as_ref().is_none_or(|n| r.url_path.as_ref().is_some_and(|p| p.contains(n.as_str())))
+                && q.url_prefix.as_ref().is_none_or(|n| r.url_path.as_ref().is_some_and(|p| p.starts_with(n.as_str())))
                 && q.status.as_ref().is_none_or(|range| r.status.is_some_and(|st| range.contains(&st)))
+                && q.method.as_ref().is_none_or(|m| r.method.as_ref() == Some(m))
+                && q.source.as_ref().is_none_or(|src| &r.source == src)
+                && q.user_id.as_ref().is_none_or(|u| r.user_id.as_ref() == Some(u))
+                && q.client_net.as_ref().is_none_or(|net| r.client_ip.is_some_and(|ip| net.contains(ip)))
         })
         .map(|r| (r.source.clone(), r.seq))
         .collect()
@@ -162,7 +171,7 @@ fn an_empty_time_range_is_refused() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
     fn random_queries_find_exactly_what_brute_force_finds(
@@ -171,6 +180,11 @@ proptest! {
         ip in proptest::option::of(0usize..IPS.len()),
         path in proptest::option::of(prop_oneof![Just("login"), Just("/api/"), Just(".js"), Just("nothing")]),
         status in proptest::option::of(prop_oneof![Just(200u16..=299), Just(400..=599), Just(500..=500)]),
+        prefix in proptest::option::of(prop_oneof![Just("/api/"), Just("/login"), Just("/x")]),
+        method in proptest::option::of(0usize..METHODS.len()),
+        source in proptest::option::of(prop_oneof![Just("web-0"), Just("web-1")]),
+        user in proptest::option::of(1usize..USERS.len()),
+        net in proptest::option::of(prop_oneof![Just("203.0.113.0/24"), Just("2001:db8::/32"), Just("0.0.0.0/0")]),
         threads in 1usize..4,
     ) {
         let s = sealed();
@@ -179,6 +193,11 @@ proptest! {
         q.ip_tag = ip.map(|i| t.tag(IPS[i].parse().unwrap()));
         q.url_contains = path.map(str::to_owned);
         q.status = status;
+        q.url_prefix = prefix.map(str::to_owned);
+        q.method = method.map(|m| METHODS[m].to_owned());
+        q.source = source.map(str::to_owned);
+        q.user_id = user.map(|u| USERS[u].to_owned());
+        q.client_net = net.map(|n| logseal_query::query::IpNet::parse(n).unwrap());
         let (found, _) = run(s, &q, threads);
         prop_assert_eq!(found, brute_force(s, &q, &t));
     }
@@ -213,4 +232,19 @@ fn a_reader_without_the_pii_key_scans_base_columns_and_is_refused_pii_ones() {
     assert_eq!(found, brute_force(s, &q, &t));
     let err = search(&*s.store, decryption, &plan, &q, &["seq", "client_ip"], 2, &mut |_| true).unwrap_err();
     assert!(err.to_string().contains("pii"), "{err}");
+}
+
+#[test]
+fn combined_filters_on_base_and_pii_columns_find_rows() {
+    let s = sealed();
+    let t = tagger(s);
+    let mut q = Query::between(T0, T0 + 20 * 60 * MINUTE).unwrap();
+    q.method = Some("GET".into());
+    q.user_id = Some("alice".into());
+    q.client_net = Some(logseal_query::query::IpNet::parse("203.0.113.0/24").unwrap());
+    q.url_prefix = Some("/api/".into());
+    q.source = Some("web-1".into());
+    let expected = brute_force(s, &q, &t);
+    assert!(expected.len() >= 5, "the fixture has such rows: {}", expected.len());
+    assert_eq!(run(s, &q, 2).0, expected);
 }
