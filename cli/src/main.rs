@@ -95,6 +95,30 @@ enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Check a policy file and an entities file against logseal's schema (exit 0 when both load).
+    Check {
+        /// Cedar policies (start from `logseal policy show default`).
+        #[arg(long)]
+        policies: PathBuf,
+        /// Cedar entities (JSON): staff, their grants (with expiry) and roles.
+        #[arg(long)]
+        entities: PathBuf,
+    },
+    /// Print the default policy or the schema.
+    Show {
+        #[arg(value_enum)]
+        what: PolicyText,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PolicyText {
+    Default,
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Create a data directory: config, local keys, checkpoint signing key pair.
     Init {
@@ -125,6 +149,11 @@ enum Command {
         /// With --object-lock: days every object is kept from its write.
         #[arg(long, requires = "object_lock")]
         retain_days: Option<u32>,
+    },
+    /// Access policies of the query server (Cedar).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
     },
     /// Key management: export the checkpoint public key for auditors.
     Keys {
@@ -306,6 +335,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 println!("give the public key to your auditors (logseal keys export-public writes it as PEM)");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy { command: PolicyCommand::Show { what } } => {
+            print!(
+                "{}",
+                match what {
+                    PolicyText::Default => logseal_query::policy::DEFAULT_POLICIES,
+                    PolicyText::Schema => logseal_query::policy::SCHEMA,
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy { command: PolicyCommand::Check { policies, entities } } => {
+            let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+            let loaded = logseal_query::policy::AccessPolicy::load(&read(&policies)?, &read(&entities)?)
+                .with_context(|| format!("{} with {}", policies.display(), entities.display()))?;
+            let (ids, principals) = loaded.summary();
+            println!("ok: {} policies valid against the schema ({})", ids.len(), ids.join(", "));
+            println!("ok: {principals} principals with grants in {}", entities.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command: KeysCommand::ExportPublic { dir, kms_key, deployment, vkey } } => {

@@ -170,6 +170,11 @@ impl AccessPolicy {
         Ok(AccessPolicy { schema, policies: set, entities: parsed_entities, grants })
     }
 
+    /// The ids of the policies, and how many principals hold grants.
+    pub fn summary(&self) -> (Vec<String>, usize) {
+        (self.policies.policies().map(|p| p.id().to_string()).collect(), self.grants.len())
+    }
+
     /// Decides `request`.
     pub fn decide(&self, request: &AccessRequest<'_>) -> Decision {
         match self.try_decide(request) {

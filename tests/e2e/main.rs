@@ -9,6 +9,7 @@ mod import;
 mod interop;
 mod interop_kms;
 mod kms_mirror;
+mod policy;
 mod proofs;
 mod relp_crash;
 mod rsyslog;
