@@ -1,6 +1,10 @@
-//! The scan engine against a real sealed store: for random queries, the
-//! rows found are exactly those a brute-force filter over the imported
-//! records finds; pruning skips files and row groups without changing that.
+//! The scan engine against a real sealed store, local and on S3
+//! (SeaweedFS from `infra/dev/services`): for random queries, the rows
+//! found are exactly those a brute-force filter over the sealed records
+//! finds; pruning skips files and row groups without changing that.
+
+#[path = "../../store/tests/support/services.rs"]
+mod services;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -16,7 +20,9 @@ use logseal_query::query::Query;
 use logseal_store::keys::KeyProvider;
 use logseal_store::keys::local::LocalKeys;
 use logseal_store::keys::pme::PmeKeys;
+use logseal_store::object::ObjectStore;
 use logseal_store::object::local::LocalStore;
+use logseal_store::object::s3::{S3Location, S3Options, S3Store};
 use logseal_store::sealed::write::WriteOptions;
 use logseal_store::sealer::{SealerOptions, StreamSealer};
 use proptest::prelude::*;
@@ -32,18 +38,47 @@ const USERS: [&str; 3] = ["-", "alice", "bob"];
 
 struct Sealed {
     _dir: tempfile::TempDir,
-    store: Arc<LocalStore>,
+    _services: Option<services::Services>,
+    store: Arc<dyn ObjectStore>,
     keys: Arc<LocalKeys>,
     records: Vec<Record>,
 }
 
-/// 3 streams' worth of files: 1,200 records over 10 hours in files of 200
-/// with row groups of 50; every 37th line does not parse.
+/// The fixture in a local store.
 fn sealed() -> &'static Sealed {
     static SEALED: std::sync::OnceLock<Sealed> = std::sync::OnceLock::new();
     SEALED.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(LocalStore::create(dir.path().join("store")).unwrap());
+        seal_fixture(dir, None, store)
+    })
+}
+
+/// The fixture on S3, under a fresh prefix of the services' bucket.
+fn sealed_on_s3() -> &'static Sealed {
+    static SEALED: std::sync::OnceLock<Sealed> = std::sync::OnceLock::new();
+    SEALED.get_or_init(|| {
+        let services = services::Services::get();
+        let base = S3Location::parse(services.var("LOGSEAL_STORE")).unwrap();
+        let location =
+            S3Location { bucket: base.bucket, prefix: format!("{}/q-{:016x}", base.prefix, rand::random::<u64>()) };
+        let options = S3Options {
+            endpoint: Some(services.var("AWS_ENDPOINT_URL_S3").to_owned()),
+            region: Some(services.var("AWS_REGION").to_owned()),
+            path_style: Some(true),
+            ..S3Options::default()
+        };
+        let store = Arc::new(
+            S3Store::open_with(location, options, |l| l.credentials_provider(services.credentials())).unwrap(),
+        );
+        seal_fixture(tempfile::tempdir().unwrap(), Some(services), store)
+    })
+}
+
+/// 2 streams of 3 files: 1,200 records over 10 hours in files of 200 with
+/// row groups of 50; every 37th line does not parse.
+fn seal_fixture(dir: tempfile::TempDir, services: Option<services::Services>, store: Arc<dyn ObjectStore>) -> Sealed {
+    {
         let keys = Arc::new(LocalKeys::create(dir.path().join("keys")).unwrap());
         let signer = Arc::new(LogSigner::from_seed("logseal.test/q", [2; 32]).unwrap());
         let options = SealerOptions {
@@ -86,8 +121,8 @@ fn sealed() -> &'static Sealed {
                 sealer.seal(batch, T0).unwrap();
             }
         }
-        Sealed { _dir: dir, store, keys, records }
-    })
+        Sealed { _dir: dir, _services: services, store, keys, records }
+    }
 }
 
 fn brute_force(s: &Sealed, q: &Query, tagger: &IpTagger) -> BTreeSet<(String, u64)> {
@@ -174,7 +209,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_queries_find_exactly_what_brute_force_finds(
+    fn random_queries_find_exactly_what_brute_force_finds_locally_and_on_s3(
+        on_s3 in proptest::bool::weighted(0.25),
         from_min in -30i64..700,
         len_min in 1i64..800,
         ip in proptest::option::of(0usize..IPS.len()),
@@ -187,7 +223,7 @@ proptest! {
         net in proptest::option::of(prop_oneof![Just("203.0.113.0/24"), Just("2001:db8::/32"), Just("0.0.0.0/0")]),
         threads in 1usize..4,
     ) {
-        let s = sealed();
+        let s = if on_s3 { sealed_on_s3() } else { sealed() };
         let t = tagger(s);
         let mut q = Query::between(T0 + from_min * MINUTE, T0 + (from_min + len_min) * MINUTE).unwrap();
         q.ip_tag = ip.map(|i| t.tag(IPS[i].parse().unwrap()));
@@ -247,4 +283,18 @@ fn combined_filters_on_base_and_pii_columns_find_rows() {
     let expected = brute_force(s, &q, &t);
     assert!(expected.len() >= 5, "the fixture has such rows: {}", expected.len());
     assert_eq!(run(s, &q, 2).0, expected);
+}
+
+#[test]
+fn on_s3_an_ip_look_up_reads_ranges_and_finds_every_row() {
+    let s = sealed_on_s3();
+    let t = tagger(s);
+    let mut q = Query::between(T0, T0 + 20 * 60 * MINUTE).unwrap();
+    q.ip_tag = Some(t.tag("198.51.100.1".parse().unwrap()));
+    q.url_contains = Some("login".into());
+    let (found, stats) = run(s, &q, 2);
+    let expected = brute_force(s, &q, &t);
+    assert!(!expected.is_empty());
+    assert_eq!(found, expected);
+    assert!(stats.scan.requests > 0 && stats.files_read == 6, "{stats:?}");
 }
