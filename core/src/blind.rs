@@ -50,7 +50,23 @@ impl IpTagger {
         tag.copy_from_slice(&full[..IP_TAG_LEN]);
         tag
     }
+
+    /// The pseudonym of a user id, for readers who may not see it (not
+    /// stored: computed at query time from the decrypted `user_id`).
+    /// Domain-separated from [`IpTagger::tag`].
+    pub fn user_tag(&self, user_id: &str) -> IpTag {
+        let mut mac = self.mac.clone();
+        mac.update(USER_TAG_DOMAIN);
+        mac.update(user_id.as_bytes());
+        let full: [u8; 32] = mac.finalize().into_bytes().into();
+        let mut tag = [0u8; IP_TAG_LEN];
+        tag.copy_from_slice(&full[..IP_TAG_LEN]);
+        tag
+    }
 }
+
+/// Domain of [`IpTagger::user_tag`].
+const USER_TAG_DOMAIN: &[u8] = b"logseal/user-tag/v1\n";
 
 #[cfg(test)]
 mod tests {
@@ -62,5 +78,16 @@ mod tests {
         assert_eq!(t.tag("192.0.2.7".parse().unwrap()), t.tag("::ffff:192.0.2.7".parse().unwrap()));
         assert_ne!(t.tag("192.0.2.7".parse().unwrap()), t.tag("192.0.2.8".parse().unwrap()));
         assert_ne!(t.tag("192.0.2.7".parse().unwrap()), IpTagger::new(&[2; 32]).tag("192.0.2.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn user_pseudonyms_are_keyed_and_apart_from_ip_tags() {
+        let (a, b) = (IpTagger::new(&[1; 32]), IpTagger::new(&[2; 32]));
+        assert_eq!(a.user_tag("alice"), a.user_tag("alice"));
+        assert_ne!(a.user_tag("alice"), a.user_tag("alice "));
+        assert_ne!(a.user_tag("alice"), b.user_tag("alice"));
+        // The bytes of 1.2.3.4 as a user id do not give the address's tag.
+        let ip: IpAddr = "1.2.3.4".parse().unwrap();
+        assert_ne!(a.user_tag("\u{1}\u{2}\u{3}\u{4}"), a.tag(ip));
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod engine;
 mod error;
+pub mod mask;
 pub mod policy;
 pub mod query;
 pub mod scan;
