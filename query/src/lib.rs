@@ -11,5 +11,6 @@ pub mod mask;
 pub mod policy;
 pub mod query;
 pub mod scan;
+pub mod stats;
 
 pub use error::{Error, Result};
