@@ -22,8 +22,15 @@ pub struct Query {
     pub to_us: i64,
     /// Only rows whose `client_ip` has this blind index.
     pub ip_tag: Option<IpTag>,
-    /// Only rows whose URL path contains these bytes.
+    /// Only rows whose URL contains these bytes: the path, or with
+    /// [`Query::url_with_query`] the path and query string.
     pub url_contains: Option<String>,
+    /// Only rows whose URL matches this regular expression (same URL as
+    /// for `url_contains`; Rust `regex` syntax, unanchored).
+    pub url_regex: Option<String>,
+    /// Whether URL filters see the query string too (`path?query`; the
+    /// query string is a `pii` column).
+    pub url_with_query: bool,
     /// Only rows whose URL path starts with this.
     pub url_prefix: Option<String>,
     /// Only rows whose status lies in this range.
@@ -57,6 +64,8 @@ impl Query {
             to_us,
             ip_tag: None,
             url_contains: None,
+            url_regex: None,
+            url_with_query: false,
             url_prefix: None,
             status: None,
             host: None,
@@ -90,8 +99,12 @@ impl Query {
         if self.ip_tag.is_some() {
             columns.push("ip_tag");
         }
-        if self.url_contains.is_some() || self.url_prefix.is_some() {
+        let url = self.url_contains.is_some() || self.url_regex.is_some();
+        if url || self.url_prefix.is_some() {
             columns.push("url_path");
+        }
+        if url && self.url_with_query {
+            columns.push("url_query");
         }
         for (asked, column) in [
             (self.status.is_some(), "status"),

@@ -127,10 +127,10 @@ fn scan(
     }
 
     let filter_columns = query.filter_columns();
-    let predicate_query = query.clone();
+    let matcher = Matcher::new(query)?;
     let predicate = ArrowPredicateFn::new(
         ProjectionMask::columns(&descr, filter_columns.iter().copied()),
-        move |batch: RecordBatch| matching_rows(&predicate_query, &batch),
+        move |batch: RecordBatch| matcher.matching_rows(&batch),
     );
     let reader_metadata =
         ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(parquet)?;
@@ -225,62 +225,105 @@ fn fetch(object: &SealedObject<'_>, range: Range<u64>, stats: &mut FileScanStats
     Ok(Bytes::from(bytes))
 }
 
-/// Which rows of `batch` (the filter columns) match `query`.
-pub fn matching_rows(query: &Query, batch: &RecordBatch) -> std::result::Result<BooleanArray, ArrowError> {
-    let column = |name: &str| {
-        batch.column_by_name(name).ok_or_else(|| ArrowError::SchemaError(format!("filter column {name} not read")))
-    };
-    let strings = |asked: bool, name: &str| match asked {
-        true => column(name).map(|c| Some(c.as_string::<i32>())),
-        false => Ok(None),
-    };
-    let time = column("time")?.as_primitive::<TimestampMicrosecondType>();
-    let received = column("received_at")?.as_primitive::<TimestampMicrosecondType>();
-    let tags = match &query.ip_tag {
-        Some(_) => Some(column("ip_tag")?.as_fixed_size_binary()),
-        None => None,
-    };
-    let paths = strings(query.url_contains.is_some() || query.url_prefix.is_some(), "url_path")?;
-    let statuses = match &query.status {
-        Some(_) => Some(column("status")?.as_primitive::<arrow_array::types::UInt16Type>()),
-        None => None,
-    };
-    let hosts = strings(query.host.is_some(), "host")?;
-    let methods = strings(query.method.is_some(), "method")?;
-    let sources = strings(query.source.is_some(), "source")?;
-    let users = strings(query.user_id.is_some(), "user_id")?;
-    let ips = strings(query.client_net.is_some(), "client_ip")?;
-    let needle = query.url_contains.as_deref().map(|n| memchr::memmem::Finder::new(n.as_bytes()));
-    let equals = |values: Option<&arrow_array::StringArray>, wanted: &Option<String>, row: usize| match (values, wanted)
-    {
-        (Some(values), Some(wanted)) => values.is_valid(row) && values.value(row) == wanted,
-        _ => true,
-    };
-    Ok((0..batch.num_rows())
-        .map(|row| {
-            let at = if time.is_valid(row) { time.value(row) } else { received.value(row) };
-            let mut ok = at >= query.from_us && at < query.to_us;
-            if let (Some(tags), Some(tag)) = (tags, &query.ip_tag) {
-                ok &= tags.is_valid(row) && tags.value(row) == &tag[..];
-            }
-            if let Some(paths) = paths {
-                let path = paths.is_valid(row).then(|| paths.value(row));
-                if let Some(needle) = &needle {
-                    ok &= path.is_some_and(|p| needle.find(p.as_bytes()).is_some());
+/// A query made ready to test rows: its substring finder and regular
+/// expression built once.
+pub struct Matcher {
+    query: Query,
+    needle: Option<memchr::memmem::Finder<'static>>,
+    regex: Option<regex::bytes::Regex>,
+}
+
+impl Matcher {
+    /// Prepares `query`; a regular expression that does not compile is an
+    /// error naming it.
+    pub fn new(query: &Query) -> Result<Matcher> {
+        let regex = match &query.url_regex {
+            Some(r) => Some(
+                regex::bytes::RegexBuilder::new(r)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| Error::InvalidQuery(format!("--url-regex {r:?}: {e}")))?,
+            ),
+            None => None,
+        };
+        let needle = query.url_contains.as_deref().map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned());
+        Ok(Matcher { query: query.clone(), needle, regex })
+    }
+
+    /// Which rows of `batch` (the filter columns) match.
+    pub fn matching_rows(&self, batch: &RecordBatch) -> std::result::Result<BooleanArray, ArrowError> {
+        let query = &self.query;
+        let column = |name: &str| {
+            batch.column_by_name(name).ok_or_else(|| ArrowError::SchemaError(format!("filter column {name} not read")))
+        };
+        let strings = |asked: bool, name: &str| match asked {
+            true => column(name).map(|c| Some(c.as_string::<i32>())),
+            false => Ok(None),
+        };
+        let time = column("time")?.as_primitive::<TimestampMicrosecondType>();
+        let received = column("received_at")?.as_primitive::<TimestampMicrosecondType>();
+        let tags = match &query.ip_tag {
+            Some(_) => Some(column("ip_tag")?.as_fixed_size_binary()),
+            None => None,
+        };
+        let url = query.url_contains.is_some() || query.url_regex.is_some();
+        let paths = strings(url || query.url_prefix.is_some(), "url_path")?;
+        let queries = strings(url && query.url_with_query, "url_query")?;
+        let statuses = match &query.status {
+            Some(_) => Some(column("status")?.as_primitive::<arrow_array::types::UInt16Type>()),
+            None => None,
+        };
+        let hosts = strings(query.host.is_some(), "host")?;
+        let methods = strings(query.method.is_some(), "method")?;
+        let sources = strings(query.source.is_some(), "source")?;
+        let users = strings(query.user_id.is_some(), "user_id")?;
+        let ips = strings(query.client_net.is_some(), "client_ip")?;
+        let mut full = Vec::new();
+        let equals =
+            |values: Option<&arrow_array::StringArray>, wanted: &Option<String>, row: usize| match (values, wanted) {
+                (Some(values), Some(wanted)) => values.is_valid(row) && values.value(row) == wanted,
+                _ => true,
+            };
+        Ok((0..batch.num_rows())
+            .map(|row| {
+                let at = if time.is_valid(row) { time.value(row) } else { received.value(row) };
+                let mut ok = at >= query.from_us && at < query.to_us;
+                if let (Some(tags), Some(tag)) = (tags, &query.ip_tag) {
+                    ok &= tags.is_valid(row) && tags.value(row) == &tag[..];
                 }
-                if let Some(prefix) = &query.url_prefix {
-                    ok &= path.is_some_and(|p| p.starts_with(prefix.as_str()));
+                if let Some(paths) = paths {
+                    let path = paths.is_valid(row).then(|| paths.value(row));
+                    if let Some(prefix) = &query.url_prefix {
+                        ok &= path.is_some_and(|p| p.starts_with(prefix.as_str()));
+                    }
+                    // The URL the filters see: the path, or path?query.
+                    let url: Option<&[u8]> = match (path, queries) {
+                        (Some(p), Some(q)) if q.is_valid(row) => {
+                            full.clear();
+                            full.extend_from_slice(p.as_bytes());
+                            full.push(b'?');
+                            full.extend_from_slice(q.value(row).as_bytes());
+                            Some(&full)
+                        }
+                        (p, _) => p.map(str::as_bytes),
+                    };
+                    if let Some(needle) = &self.needle {
+                        ok &= url.is_some_and(|u| needle.find(u).is_some());
+                    }
+                    if let Some(regex) = &self.regex {
+                        ok &= url.is_some_and(|u| regex.is_match(u));
+                    }
                 }
-            }
-            if let (Some(statuses), Some(range)) = (statuses, &query.status) {
-                ok &= statuses.is_valid(row) && range.contains(&statuses.value(row));
-            }
-            ok &= equals(hosts, &query.host, row) && equals(methods, &query.method, row);
-            ok &= equals(sources, &query.source, row) && equals(users, &query.user_id, row);
-            if let (Some(ips), Some(net)) = (ips, &query.client_net) {
-                ok &= ips.is_valid(row) && ips.value(row).parse().is_ok_and(|ip| net.contains(ip));
-            }
-            Some(ok)
-        })
-        .collect())
+                if let (Some(statuses), Some(range)) = (statuses, &query.status) {
+                    ok &= statuses.is_valid(row) && range.contains(&statuses.value(row));
+                }
+                ok &= equals(hosts, &query.host, row) && equals(methods, &query.method, row);
+                ok &= equals(sources, &query.source, row) && equals(users, &query.user_id, row);
+                if let (Some(ips), Some(net)) = (ips, &query.client_net) {
+                    ok &= ips.is_valid(row) && ips.value(row).parse().is_ok_and(|ip| net.contains(ip));
+                }
+                Some(ok)
+            })
+            .collect())
+    }
 }

@@ -133,7 +133,10 @@ fn brute_force(s: &Sealed, q: &Query, tagger: &IpTagger) -> BTreeSet<(String, u6
             at >= q.from_us
                 && at < q.to_us
                 && q.ip_tag.as_ref().is_none_or(|tag| r.client_ip.is_some_and(|ip| tagger.tag(ip) == *tag))
-                && q.url_contains.as_ref().is_none_or(|n| r.url_path.as_ref().is_some_and(|p| p.contains(n.as_str())))
+                && q.url_contains.as_ref().is_none_or(|n| url(r, q).is_some_and(|u| u.contains(n.as_str())))
+                && q.url_regex
+                    .as_ref()
+                    .is_none_or(|re| url(r, q).is_some_and(|u| regex::Regex::new(re).unwrap().is_match(u)))
                 && q.url_prefix.as_ref().is_none_or(|n| r.url_path.as_ref().is_some_and(|p| p.starts_with(n.as_str())))
                 && q.status.as_ref().is_none_or(|range| r.status.is_some_and(|st| range.contains(&st)))
                 && q.method.as_ref().is_none_or(|m| r.method.as_ref() == Some(m))
@@ -143,6 +146,11 @@ fn brute_force(s: &Sealed, q: &Query, tagger: &IpTagger) -> BTreeSet<(String, u6
         })
         .map(|r| (r.source.clone(), r.seq))
         .collect()
+}
+
+/// The URL the filters see: the path, or the whole URL (path?query).
+fn url<'r>(r: &'r Record, q: &Query) -> Option<&'r str> {
+    if q.url_with_query { r.url.as_deref() } else { r.url_path.as_deref() }
 }
 
 fn run(s: &Sealed, q: &Query, threads: usize) -> (BTreeSet<(String, u64)>, logseal_query::engine::SearchStats) {
@@ -201,8 +209,28 @@ fn a_limit_stops_the_search() {
 }
 
 #[test]
-fn an_empty_time_range_is_refused() {
+fn an_empty_time_range_and_a_bad_regex_are_refused() {
     assert!(Query::between(T0, T0).is_err());
+    let s = sealed();
+    let mut q = Query::between(T0, T0 + MINUTE).unwrap();
+    q.url_regex = Some("(unclosed".into());
+    let decryption = PmeKeys::new(s.keys.clone() as Arc<dyn KeyProvider>).decryption().unwrap();
+    let plan = plan(&*s.store, None, &q).unwrap();
+    let err = search(&*s.store, decryption, &plan, &q, &["seq"], 1, &mut |_| true).unwrap_err();
+    assert!(err.to_string().contains("--url-regex"), "{err}");
+}
+
+#[test]
+fn url_filters_see_the_query_string_only_when_asked() {
+    let s = sealed();
+    let t = tagger(s);
+    let mut q = Query::between(T0, T0 + 20 * 60 * MINUTE).unwrap();
+    q.url_contains = Some("q=17".into());
+    assert!(run(s, &q, 2).0.is_empty(), "the path alone never holds the query string");
+    q.url_with_query = true;
+    let (found, _) = run(s, &q, 2);
+    assert!(!found.is_empty());
+    assert_eq!(found, brute_force(s, &q, &t));
 }
 
 proptest! {
@@ -214,7 +242,9 @@ proptest! {
         from_min in -30i64..700,
         len_min in 1i64..800,
         ip in proptest::option::of(0usize..IPS.len()),
-        path in proptest::option::of(prop_oneof![Just("login"), Just("/api/"), Just(".js"), Just("nothing")]),
+        path in proptest::option::of(prop_oneof![Just("login"), Just("/api/"), Just(".js"), Just("nothing"), Just("q=1")]),
+        regex in proptest::option::of(prop_oneof![Just("^/api/v[12]/"), Just("q=[0-9]*7$"), Just("log(in|out)")]),
+        with_query in proptest::bool::ANY,
         status in proptest::option::of(prop_oneof![Just(200u16..=299), Just(400..=599), Just(500..=500)]),
         prefix in proptest::option::of(prop_oneof![Just("/api/"), Just("/login"), Just("/x")]),
         method in proptest::option::of(0usize..METHODS.len()),
@@ -228,6 +258,8 @@ proptest! {
         let mut q = Query::between(T0 + from_min * MINUTE, T0 + (from_min + len_min) * MINUTE).unwrap();
         q.ip_tag = ip.map(|i| t.tag(IPS[i].parse().unwrap()));
         q.url_contains = path.map(str::to_owned);
+        q.url_regex = regex.map(str::to_owned);
+        q.url_with_query = with_query;
         q.status = status;
         q.url_prefix = prefix.map(str::to_owned);
         q.method = method.map(|m| METHODS[m].to_owned());
