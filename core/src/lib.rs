@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod commit;
 pub mod error;
 pub mod hash;
+pub mod json;
 pub mod layout;
 pub mod manifest;
 pub mod merkle;

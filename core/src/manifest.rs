@@ -105,10 +105,7 @@ impl Manifest {
     /// The canonical bytes: JSON with object keys sorted, no insignificant
     /// whitespace, integers only (the RFC 8785 subset this schema uses).
     pub fn to_canonical_json(&self) -> Vec<u8> {
-        // serde_json's `Value` keeps object keys in a BTreeMap (the
-        // `preserve_order` feature is off), so going through it sorts keys.
-        let value = serde_json::to_value(self).expect("manifest serializes");
-        serde_json::to_vec(&value).expect("value serializes")
+        crate::json::canonical_bytes(self)
     }
 
     /// Parses manifest bytes and checks they are canonical and of a known

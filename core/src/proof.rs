@@ -165,8 +165,7 @@ pub struct ProvenRecord {
 impl ProofBundle {
     /// The bundle's bytes: canonical JSON and a newline.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let value = serde_json::to_value(self).expect("bundle serializes");
-        let mut bytes = serde_json::to_vec(&value).expect("value serializes");
+        let mut bytes = crate::json::canonical_bytes(self);
         bytes.push(b'\n');
         bytes
     }
