@@ -56,6 +56,9 @@ pub struct Config {
     /// The agent (`logseal agent`, `logseal up`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<logseal_ingest::config::AgentConfig>,
+    /// The query server (`logseal serve`, `logseal up`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<logseal_query::server::ServeConfig>,
 }
 
 /// Opens the checkpoint mirror `spec` names: like [`open_store`], but a
@@ -324,6 +327,7 @@ impl Config {
             sealing: SealingConfig::default(),
             import: ImportConfig::default(),
             agent: None,
+            serve: None,
         }
     }
 

@@ -248,6 +248,62 @@ enum Command {
         #[arg(long)]
         any_port: bool,
     },
+    /// Run the query server for staff (the data directory's [serve] section): mTLS, Cedar
+    /// policy, masking, every request recorded in the _access stream.
+    Serve {
+        #[command(flatten)]
+        dir: DataDirArg,
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Search the sealed logs through the query server (results stream as they are found).
+    Search {
+        #[command(flatten)]
+        filters: cmd::search::FilterArgs,
+        #[command(flatten)]
+        purpose: cmd::search::PurposeArgs,
+        /// At most this many rows.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Output format (default: table on a terminal, ndjson when piped).
+        #[arg(short = 'o', long = "output", value_enum)]
+        output: Option<cmd::search::Output>,
+    },
+    /// Aggregates over the sealed logs: a count, the top values of a field, rows per hour or day.
+    Stats {
+        #[command(flatten)]
+        filters: cmd::search::FilterArgs,
+        #[command(flatten)]
+        purpose: cmd::search::PurposeArgs,
+        /// Count matching rows.
+        #[arg(long, group = "what")]
+        count: bool,
+        /// The most frequent values of FIELD (e.g. host, status, url, client_ip), optionally how many (default 10).
+        #[arg(long, num_args = 1..=2, value_names = ["FIELD", "N"], group = "what")]
+        top: Option<Vec<String>>,
+        /// Rows per hour or day.
+        #[arg(long, value_parser = ["hour", "day"], group = "what")]
+        by: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read the access-audit trail (who searched what, when, why; default: the last 24 hours).
+    Audit {
+        #[command(flatten)]
+        range: cmd::search::RangeArgs,
+        /// Only requests of this staff identity.
+        #[arg(long)]
+        principal: Option<String>,
+        #[command(flatten)]
+        purpose: cmd::search::PurposeArgs,
+        /// At most this many records.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Output format (default: table on a terminal, ndjson when piped).
+        #[arg(short = 'o', long = "output", value_enum)]
+        output: Option<cmd::search::Output>,
+    },
     /// Verify an evidence bundle offline with the log's public key.
     VerifyProof {
         /// The bundle (- for stdin).
@@ -460,6 +516,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
             cmd::agent::up(&dir.data_dir, any_port)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve { dir, store } => {
+            init_logging(false);
+            let data = DataDir::open(&dir.data_dir)?.with_store(store.store).with_mirror(store.mirror);
+            cmd::serve::run(&data)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Search { filters, purpose, limit, output } => {
+            Ok(exit(cmd::search::search(&filters, &purpose, limit, output)?))
+        }
+        Command::Stats { filters, purpose, count, top, by, json } => {
+            let what = match (count, top, by) {
+                (true, _, _) => cmd::search::StatsWhat::Count,
+                (_, Some(top), _) => {
+                    let n = top
+                        .get(1)
+                        .map(|n| n.parse::<usize>())
+                        .transpose()
+                        .context("--top FIELD N: N must be a number")?;
+                    cmd::search::StatsWhat::Top(top[0].clone(), n)
+                }
+                (_, _, Some(by)) => cmd::search::StatsWhat::By(by),
+                _ => anyhow::bail!("logseal stats: give one of --count, --top FIELD [N], --by hour|day"),
+            };
+            Ok(exit(cmd::search::stats(&filters, &purpose, what, json)?))
+        }
+        Command::Audit { range, principal, purpose, limit, output } => {
+            Ok(exit(cmd::search::audit(&range, principal, &purpose, limit, output)?))
+        }
         Command::VerifyProof { proof, pubkey } => {
             let verifier = load_verifier(&pubkey)?;
             match cmd::prove::verify_proof(&proof, &verifier)? {
@@ -474,6 +558,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
     }
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
 
 /// Structured logs on stderr: text or JSON lines; `RUST_LOG` filters

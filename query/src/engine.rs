@@ -63,6 +63,8 @@ pub struct SearchStats {
     pub files_total: usize,
     /// Files scanned after pruning.
     pub files_read: usize,
+    /// Files finished so far.
+    pub files_done: usize,
     /// Totals over the files scanned.
     pub scan: FileScanStats,
 }
@@ -78,6 +80,22 @@ pub fn search(
     columns: &[&str],
     threads: usize,
     sink: &mut dyn FnMut(RecordBatch) -> bool,
+) -> Result<SearchStats> {
+    search_with_progress(store, decryption, plan, query, columns, threads, sink, &mut |_| {})
+}
+
+/// [`search`], calling `progress` (on the calling thread) with the totals
+/// so far each time a file is done.
+#[allow(clippy::too_many_arguments)]
+pub fn search_with_progress(
+    store: &dyn ObjectStore,
+    decryption: Arc<FileDecryptionProperties>,
+    plan: &Plan,
+    query: &Query,
+    columns: &[&str],
+    threads: usize,
+    sink: &mut dyn FnMut(RecordBatch) -> bool,
+    progress: &mut dyn FnMut(&SearchStats),
 ) -> Result<SearchStats> {
     let stop = AtomicBool::new(false);
     let next = AtomicUsize::new(0);
@@ -125,7 +143,11 @@ pub fn search(
                     }
                 }
                 Ok(Message::Batch(_)) => {}
-                Ok(Message::Done(file)) => stats.scan.add(&file),
+                Ok(Message::Done(file)) => {
+                    stats.scan.add(&file);
+                    stats.files_done += 1;
+                    progress(&stats);
+                }
                 Err(e) => {
                     stop.store(true, Ordering::Relaxed);
                     failure.get_or_insert(e);

@@ -6,6 +6,9 @@ pub enum Error {
     /// The store or the keys failed.
     #[error(transparent)]
     Store(#[from] logseal_store::Error),
+    /// The access trail's write-ahead log or TLS setup failed.
+    #[error(transparent)]
+    Ingest(#[from] logseal_ingest::Error),
     /// A sealed file could not be read.
     #[error("reading {key}: {message}")]
     File {
@@ -14,6 +17,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The query server could not be reached, or answered wrongly.
+    #[error("{0}")]
+    Client(String),
     /// The query cannot be run as asked.
     #[error("{0}")]
     InvalidQuery(String),

@@ -5,12 +5,17 @@
 //! `_access` stream, never log data.
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod client;
 pub mod engine;
 mod error;
 pub mod mask;
 pub mod policy;
+pub mod protocol;
 pub mod query;
+mod rows;
 pub mod scan;
+pub mod server;
 pub mod stats;
 
 pub use error::{Error, Result};

@@ -48,7 +48,7 @@ impl Bucket {
 }
 
 /// The result: `(label, count)` rows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatsResult {
     /// Rows counted.
     pub rows: u64,

@@ -3,6 +3,7 @@
 //! directory, local keys, a development CA with server and client
 //! certificates) and prints commands that send a line.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -39,8 +40,15 @@ pub fn check_config(path: &Path) -> Result<()> {
 /// The line `logseal agent` prints on stdout once every listener is bound
 /// (for operators and scripts: ports chosen by the system show here).
 pub fn print_listening(bound: &Bound) {
+    print_listening_with(bound, None);
+}
+
+/// [`print_listening`] plus the query server's address.
+fn print_listening_with(bound: &Bound, serve: Option<SocketAddr>) {
     let mut parts = Vec::new();
-    for (name, addr) in [("https", bound.http), ("syslog", bound.syslog), ("relp", bound.relp), ("ops", bound.ops)] {
+    for (name, addr) in
+        [("https", bound.http), ("syslog", bound.syslog), ("relp", bound.relp), ("ops", bound.ops), ("serve", serve)]
+    {
         if let Some(addr) = addr {
             parts.push(format!("{name}={addr}"));
         }
@@ -50,8 +58,8 @@ pub fn print_listening(bound: &Bound) {
     let _ = std::io::stdout().flush();
 }
 
-/// Runs the agent of `dir` until SIGINT or SIGTERM.
-pub fn run(dir: &DataDir, on_ready: impl FnOnce(&Bound)) -> Result<()> {
+/// The agent's configuration and parts from `dir`.
+fn agent_of(dir: &DataDir) -> Result<(AgentConfig, AgentParts)> {
     let agent = dir.config.agent.clone().with_context(|| {
         format!(
             "{}: no [agent] section; see docs/CONFIG.md, or run `logseal up` for a development setup",
@@ -70,6 +78,12 @@ pub fn run(dir: &DataDir, on_ready: impl FnOnce(&Bound)) -> Result<()> {
         base_dir: dir.root.clone(),
         clock: now_micros,
     };
+    Ok((agent, parts))
+}
+
+/// Runs the agent of `dir` until SIGINT or SIGTERM.
+pub fn run(dir: &DataDir, on_ready: impl FnOnce(&Bound)) -> Result<()> {
+    let (agent, parts) = agent_of(dir)?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -82,9 +96,47 @@ pub fn run(dir: &DataDir, on_ready: impl FnOnce(&Bound)) -> Result<()> {
     Ok(())
 }
 
+/// Runs the agent and, when `dir` has a `[serve]` section, the query
+/// server in one process until SIGINT or SIGTERM; `on_ready` gets the
+/// agent's listeners and the query server's address.
+fn run_with_server(dir: &DataDir, on_ready: impl FnOnce(&Bound, Option<SocketAddr>)) -> Result<()> {
+    let (agent, parts) = agent_of(dir)?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let shutdown = shutdown_signal().context("installing the SIGTERM/SIGINT handlers")?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
+        let signal = Arc::clone(&stop_tx);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = signal.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let server = match dir.config.serve {
+            Some(_) => Some(super::serve::bind(dir).await?),
+            None => None,
+        };
+        let serve_addr = server.as_ref().map(|s| s.local_addr()).transpose()?;
+        let serving = server.map(|s| tokio::spawn(s.run(stopped(stop_rx.clone()))));
+        let agent_result =
+            logseal_ingest::agent::run(agent, parts, stopped(stop_rx), |bound| on_ready(bound, serve_addr))
+                .await
+                .map_err(anyhow::Error::from);
+        // The agent stopped (signal or failure): stop the server too.
+        let _ = stop_tx.send(true);
+        if let Some(serving) = serving {
+            serving.await.context("the query server task")?.context("the query server")?;
+        }
+        agent_result
+    })
+}
+
 /// Resolves on the first SIGTERM or SIGINT; the handlers are installed
 /// when this is called (inside the runtime), not when it is first polled.
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -140,6 +192,7 @@ pub fn up(dir: &Path, any_port: bool) -> Result<()> {
         let path = dir.join(CONFIG_FILE);
         let mut config = DataDir::open(dir)?.config;
         config.agent = Some(dev_agent(any_port));
+        config.serve = Some(super::serve::dev_setup(dir, any_port)?);
         let text = format!(
             "# logseal data directory made by `logseal up` (development: loopback only,\n# development certificates in tls/). Every key: docs/CONFIG.md.\n{}",
             toml::to_string(&config).context("serializing config")?
@@ -160,7 +213,31 @@ pub fn up(dir: &Path, any_port: bool) -> Result<()> {
         );
     }
     let tls = dir.join("tls");
-    run(&data, |bound| print_instructions(&tls, bound))
+    run_with_server(&data, |bound, serve| {
+        let clients = serve.map(|addr| super::serve::write_client_configs(dir, addr));
+        print_listening_with(bound, serve);
+        print_instructions(&tls, bound);
+        match clients {
+            Some(Ok(written)) => print_search_instructions(&written),
+            Some(Err(e)) => eprintln!("logseal: warning: writing the client configurations failed: {e:#}"),
+            None => {}
+        }
+    })
+}
+
+fn print_search_instructions(client_configs: &[PathBuf]) {
+    let Some(investigator) = client_configs.iter().find(|p| p.ends_with("investigator.toml")) else { return };
+    println!(
+        "Search the sealed logs as the development investigator (client configurations for every role in {}):",
+        shell_path(&std::path::absolute(investigator.parent().unwrap_or(Path::new("."))).unwrap_or_default())
+    );
+    println!(
+        "logseal search --client-config {} --since 1h --url-contains /hello --reason 'trying logseal' --ticket DEV-1",
+        shell_path(&std::path::absolute(investigator).unwrap_or_else(|_| investigator.clone()))
+    );
+    println!();
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
 }
 
 fn shell_path(p: &Path) -> String {

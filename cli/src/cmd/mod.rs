@@ -6,6 +6,8 @@ pub mod import;
 pub mod init;
 pub mod keys;
 pub mod prove;
+pub mod search;
+pub mod serve;
 pub mod verify;
 
 /// The current time in microseconds since the epoch.
