@@ -178,6 +178,11 @@ pub struct Summary {
     /// handed to the connection (absent when there were no rows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_row_ms: Option<f64>,
+    /// Files the scan had finished when the first row was handed to the
+    /// connection (fewer than `files_read`: results streamed while the
+    /// scan went on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_done_at_first_row: Option<u64>,
     /// Milliseconds from the request being authorized to the last row
     /// handed to the connection, both access-trail writes included.
     pub server_ms: f64,

@@ -16,6 +16,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
@@ -613,8 +614,9 @@ fn prepare(state: &State, ex: &Exchange, action: Action, api: &ApiRequest) -> Re
 
 /// What the scan thread sends while it runs.
 enum Chunk {
-    /// Result rows (JSON lines), counted in the digest.
-    Rows(Bytes),
+    /// Result rows (JSON lines), counted in the digest, and how many
+    /// files the scan had finished when they were made.
+    Rows(Bytes, u64),
     /// A `{"progress": …}` line.
     Progress(Bytes),
 }
@@ -653,19 +655,19 @@ fn stream(state: Arc<State>, ex: Exchange, plan: Plan, authorized: Instant, audi
         let mut client_gone = false;
         while let Some(chunk) = line_rx.recv().await {
             let (bytes, is_rows) = match chunk {
-                Chunk::Rows(bytes) => {
+                Chunk::Rows(bytes, files_done) => {
                     digest.update(&bytes);
                     rows += memchr_count(&bytes);
-                    (bytes, true)
+                    (bytes, Some(files_done))
                 }
-                Chunk::Progress(bytes) => (bytes, false),
+                Chunk::Progress(bytes) => (bytes, None),
             };
             if body_tx.send_data(bytes).await.is_err() {
                 client_gone = true;
                 break;
             }
-            if is_rows {
-                first_row.get_or_insert_with(|| authorized.elapsed());
+            if let Some(files_done) = is_rows {
+                first_row.get_or_insert_with(|| (authorized.elapsed(), files_done));
             }
         }
         drop(line_rx);
@@ -725,7 +727,8 @@ fn stream(state: Arc<State>, ex: Exchange, plan: Plan, authorized: Instant, audi
             tracing::error!(request_id = %ex.id, error = %e, "the access trail cannot record a result");
             summary.error.get_or_insert(format!("the access trail cannot record this result: {e}"));
         }
-        summary.first_row_ms = first_row.map(|d| d.as_secs_f64() * 1e3);
+        summary.first_row_ms = first_row.map(|(d, _)| d.as_secs_f64() * 1e3);
+        summary.files_done_at_first_row = first_row.map(|(_, files)| files);
         summary.server_ms = authorized.elapsed().as_secs_f64() * 1e3;
         if !client_gone {
             let line = format!("{}\n", json!({ "summary": summary }));
@@ -780,6 +783,8 @@ fn run_scan(state: &State, plan: &Plan, lines: &tokio::sync::mpsc::Sender<Chunk>
     };
     outcome.files = search_plan.files.iter().map(|m| m.data.key.clone()).collect();
     let mut aggregator = plan.aggregate.as_ref().map(|(a, _)| Aggregator::new(a.clone()));
+    // Shared by the sink and the progress callback (both on this thread).
+    let files_done = AtomicU64::new(0);
     let mut failure = None;
     let mut sink = |batch: RecordBatch| -> bool {
         let result = (|| -> Result<Option<Vec<u8>>> {
@@ -807,7 +812,9 @@ fn run_scan(state: &State, plan: &Plan, lines: &tokio::sync::mpsc::Sender<Chunk>
             Ok(Some(out))
         })();
         match result {
-            Ok(Some(out)) => lines.blocking_send(Chunk::Rows(Bytes::from(out))).is_ok(),
+            Ok(Some(out)) => {
+                lines.blocking_send(Chunk::Rows(Bytes::from(out), files_done.load(Ordering::Relaxed))).is_ok()
+            }
             Ok(None) => true,
             Err(e) => {
                 failure = Some(e);
@@ -817,6 +824,7 @@ fn run_scan(state: &State, plan: &Plan, lines: &tokio::sync::mpsc::Sender<Chunk>
     };
     let mut last_progress = Instant::now();
     let mut progress = |stats: &SearchStats| {
+        files_done.store(stats.files_done as u64, Ordering::Relaxed);
         if last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
             let line = json!({"progress": {

@@ -305,12 +305,14 @@ fn exchange(path: &str, mut request: ApiRequest, purpose: &PurposeArgs, output: 
         let wall = started.elapsed();
         if purpose.timing {
             eprintln!(
-                "timing: rows={} server_ms={:.1} first_row_ms={} audit_ms={:.1} files_read={} bytes={} wall_ms={:.1} client_first_row_ms={}",
+                "timing: request_id={} rows={} server_ms={:.1} first_row_ms={} audit_ms={:.1} files_read={} files_done_at_first_row={} bytes={} wall_ms={:.1} client_first_row_ms={}",
+                summary.request_id,
                 summary.rows,
                 summary.server_ms,
                 summary.first_row_ms.map_or_else(|| "-".into(), |v| format!("{v:.1}")),
                 summary.audit_ms,
                 summary.files_read,
+                summary.files_done_at_first_row.map_or_else(|| "-".into(), |v| v.to_string()),
                 summary.bytes_fetched,
                 wall.as_secs_f64() * 1e3,
                 first_row.map_or_else(|| "-".into(), |d| format!("{:.1}", d.as_secs_f64() * 1e3)),
