@@ -4,11 +4,14 @@
 //! `logseal verify` covers it.
 //!
 //! A record is a JSON line, parsed like any JSON access log so that its
-//! columns can be searched: `time_iso8601` (when), `remote_user` (the
-//! principal), `remote_addr` (the staff member's address), `request_uri`,
-//! `status`, `request_id`; everything else (role, grant, reason, ticket,
-//! the canonical query, the deciding policies, files read, rows returned,
-//! the digest of what was returned) stays in the line. Records go through
+//! columns can be searched: `time_iso8601` (when), `request_uri`,
+//! `status`, `request_id`; the principal is the record's `source` (as for
+//! any record: who sent it, by certificate). Everything else (principal,
+//! the staff member's address, role, grant, reason, ticket, the canonical
+//! query, the deciding policies, files read, rows returned, the digest of
+//! what was returned) stays in the line, under keys the JSON mapping does
+//! not read: no `client_ip` or `user_id` column, so no pseudonym is
+//! computed and sealing the trail needs no blind-index key. Records go through
 //! a write-ahead log ([`logseal_ingest::shard::Shard`]): [`AccessTrail::append`]
 //! returns once the record is fsync'd, and the server sends no result row
 //! before that.
@@ -147,8 +150,8 @@ mod tests {
             "type": "request",
             "request_id": "r-1",
             "time_iso8601": "2026-11-28T10:00:00Z",
-            "remote_user": "alice",
-            "remote_addr": "127.0.0.1",
+            "principal": "alice",
+            "peer": "127.0.0.1",
             "request_method": "POST",
             "request_uri": "/v1/search",
             "status": 200,
@@ -157,13 +160,13 @@ mod tests {
         let record = access_record("alice", &event, 1);
         assert_eq!(record.parse_error, None);
         assert_eq!(record.source, "alice");
-        assert_eq!(record.user_id.as_deref(), Some("alice"));
+        assert_eq!((record.user_id.as_deref(), record.client_ip), (None, None));
         assert_eq!(record.status, Some(200));
         assert_eq!(record.url_path.as_deref(), Some("/v1/search"));
         assert_eq!(record.request_id.as_deref(), Some("r-1"));
         assert!(record.time.is_some());
         // Canonical: keys sorted, so the same event is the same line.
         let text = String::from_utf8(record.raw.clone()).unwrap();
-        assert!(text.starts_with(r#"{"query":{"ip":"203.0.113.7"},"remote_addr""#), "{text}");
+        assert!(text.starts_with(r#"{"peer":"127.0.0.1","principal":"alice","query":{"ip":"203.0.113.7"}"#), "{text}");
     }
 }

@@ -79,6 +79,10 @@ pub struct ServeConfig {
     /// Scan threads per request (default: the machine's cores).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+    /// Requests scanning at once; more wait their turn (after their
+    /// access record is written).
+    #[serde(default = "default_concurrent_scans")]
+    pub concurrent_scans: usize,
     /// The access trail's write-ahead log.
     #[serde(default = "default_access_wal")]
     pub access_wal_dir: PathBuf,
@@ -98,6 +102,10 @@ fn default_access_wal() -> PathBuf {
 
 fn default_access_seal_secs() -> u64 {
     10
+}
+
+fn default_concurrent_scans() -> usize {
+    4
 }
 
 /// What the server works with besides its configuration.
@@ -164,6 +172,7 @@ struct State {
     tagger: IpTagger,
     trail: AccessTrail,
     threads: usize,
+    scans: tokio::sync::Semaphore,
     clock: fn() -> Micros,
 }
 
@@ -241,6 +250,7 @@ impl Server {
             tagger,
             trail,
             threads: threads.max(1),
+            scans: tokio::sync::Semaphore::new(config.concurrent_scans.max(1)),
             clock,
         };
         Ok(Server { listener, acceptor: TlsAcceptor::from(tls_config), state: Arc::new(state) })
@@ -349,13 +359,13 @@ impl Exchange {
             "type": "request",
             "request_id": self.id,
             "time_iso8601": format_rfc3339_utc(self.received),
-            "remote_addr": self.peer.ip().to_string(),
+            "peer": self.peer.ip().to_string(),
             "request_method": "POST",
             "request_uri": self.path,
             "status": status.as_u16(),
         });
         if let Some(p) = &self.principal {
-            event["remote_user"] = p.as_str().into();
+            event["principal"] = p.as_str().into();
         }
         merge(&mut event, extra);
         event
@@ -648,6 +658,7 @@ fn stream(state: Arc<State>, ex: Exchange, plan: Plan, authorized: Instant, audi
         let action = plan.action;
         let plan = Arc::new(plan);
         let scan_plan = Arc::clone(&plan);
+        let permit = state.scans.acquire().await;
         let scan = tokio::task::spawn_blocking(move || run_scan(&scan_state, &scan_plan, &line_tx));
         let mut digest = Sha256::new();
         let mut first_row = None;
@@ -671,7 +682,9 @@ fn stream(state: Arc<State>, ex: Exchange, plan: Plan, authorized: Instant, audi
             }
         }
         drop(line_rx);
-        let outcome = match scan.await {
+        let outcome = scan.await;
+        drop(permit);
+        let outcome = match outcome {
             Ok(o) => o,
             Err(_) => ScanOutcome {
                 stats: Err(Error::InvalidQuery("the scan panicked".into())),
@@ -710,7 +723,7 @@ fn stream(state: Arc<State>, ex: Exchange, plan: Plan, authorized: Instant, audi
             "type": "result",
             "request_id": ex.id,
             "time_iso8601": format_rfc3339_utc((state.clock)()),
-            "remote_user": ex.principal(),
+            "principal": ex.principal(),
             "role": plan.decision.role,
             "request_uri": ex.path,
             "status": 200,
@@ -756,7 +769,7 @@ pub const AUDIT_COLUMNS: [&str; 12] = [
     "time_iso8601",
     "type",
     "request_id",
-    "remote_user",
+    "principal",
     "role",
     "request_uri",
     "status",

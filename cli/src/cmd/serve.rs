@@ -109,6 +109,7 @@ pub fn dev_setup(dir: &Path, any_port: bool) -> Result<ServeConfig> {
         entities: "policy/entities.json".into(),
         pii: true,
         threads: None,
+        concurrent_scans: 4,
         access_wal_dir: "access-wal".into(),
         access_seal_secs: 10,
     })
