@@ -631,15 +631,38 @@ fn up_prints_a_curl_command_that_works() {
         }
     };
     assert!(rsyslog_seen, "{printed:#?}");
+    let search = loop {
+        let line = lines.next().expect("up printed a search line").unwrap();
+        printed.push(line.clone());
+        if line.starts_with("logseal search ") {
+            break line;
+        }
+    };
     let out = Command::new("sh").arg("-c").arg(&curl).output().unwrap();
     let receipt: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{curl}\n{out:?}"));
     assert_eq!(receipt["accepted"], 1, "{receipt}");
+    // The printed search finds the line once it is sealed (up seals every 10 s).
+    let search =
+        format!("{} -o ndjson", search.replacen("logseal", &format!("'{}'", env!("CARGO_BIN_EXE_logseal")), 1));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let found = loop {
+        let out = Command::new("sh").arg("-c").arg(&search).env_remove("LOGSEAL_FAKE_NOW").output().unwrap();
+        assert!(out.status.success(), "{search}\n{out:?}");
+        let rows = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !rows.is_empty() || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let row: serde_json::Value = serde_json::from_str(found.trim()).unwrap_or_else(|_| panic!("{search}\n{found}"));
+    assert_eq!((row["url_path"].as_str(), row["client_ip"].as_str()), (Some("/hello"), Some("127.0.0.1")), "{row}");
     let _ = Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
     assert!(child.wait().unwrap().success());
     let out =
         crate::common::logseal().args(["verify", "--deep", "--data-dir", data.to_str().unwrap()]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("1 records decrypted"), "{text}");
+    assert!(text.contains("stream _access"), "the search was recorded and sealed: {text}");
 }
 
 /// The store fails for a while under load: the agent answers 503 with

@@ -257,10 +257,15 @@ fn print_instructions(tls: &Path, bound: &Bound) {
         println!();
         println!("Send a line over HTTPS (client certificate from the development CA):");
         println!(
-            "curl --cacert {} --cert {} --key {} -H 'Content-Type: text/plain' --data-binary '127.0.0.1 - - [28/Nov/2026:10:00:00 +0000] \"GET /hello HTTP/1.1\" 200 5 \"-\" \"curl\"' https://localhost:{}/v1/logs",
+            "curl --cacert {} --cert {} --key {} -H 'Content-Type: text/plain' --data-binary '127.0.0.1 - - [{}] \"GET /hello HTTP/1.1\" 200 5 \"-\" \"curl\"' https://localhost:{}/v1/logs",
             abs(&pki.ca),
             abs(&pki.client_cert),
             abs(&pki.client_key),
+            // Now, so that the search printed below (`--since 1h`) finds it.
+            logseal_core::timefmt::format_clf_time(logseal_core::EventTime {
+                utc_micros: now_micros(),
+                offset_secs: 0
+            }),
             http.port()
         );
     }
