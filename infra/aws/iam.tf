@@ -5,8 +5,11 @@
 # | agent         | write v1/*; read manifests + checkpoints      | Encrypt/GenerateDataKey base+pii; Decrypt pii    |
 # |               | (+ data, see agent_recovery_access);          | index key only (+ recovery); Sign; GetPublicKey  |
 # |               | write, list and read back mirror checkpoints  |                                                  |
-# | query         | read v1/*                                     | Decrypt base + pii; GetPublicKey                 |
-# | analyst_query | read v1/*                                     | Decrypt base only; GetPublicKey                  |
+# | query         | read v1/*; write v1/_access/* (its own        | Decrypt base + pii; Encrypt/GenerateDataKey base |
+# |               | stream, the access trail); write, list and    | only; Sign; GetPublicKey                         |
+# |               | read back mirror _access checkpoints          |                                                  |
+# | analyst_query | as query                                      | as query, but nothing under pii (no Decrypt pii, |
+# |               |                                               | so not the blind-index key)                      |
 # | auditor       | read v1/*, versions, retention, lock config   | GetPublicKey only (S3-mediated SSE-KMS aside)    |
 #
 # The same KMS permissions are in the key policies (kms.tf), which grant
@@ -57,6 +60,9 @@ data "aws_iam_policy_document" "guardrails" {
   # No logseal process deletes an object, weakens a bucket or touches a
   # key's life cycle; denied on every resource, so that a broader Allow
   # attached later (by hand, or by a permissions boundary) cannot grant it.
+  # Writing objects (s3:PutObject, s3:PutObjectRetention) is not denied
+  # here: the agent and the query servers (`_access`) write, each only
+  # where its own policy allows.
   statement {
     sid    = "DenyDestructiveS3"
     effect = "Deny"
@@ -375,9 +381,14 @@ resource "aws_iam_role_policy" "agent" {
 }
 
 # ---------------------------------------------------------------------------
-# query (investigator) and analyst_query: read and decrypt
+# query (investigator) and analyst_query: read and decrypt; seal `_access`
 # ---------------------------------------------------------------------------
 
+# `logseal serve` reads the archive, and writes one stream of its own:
+# `_access`, the access-audit trail (every search, stats and audit request,
+# sealed like log data so that `logseal verify` covers it). Its files are
+# encrypted under the base key in both key domains, so writing it needs
+# nothing under pii; the two roles differ only in UnwrapPiiKeys.
 data "aws_iam_policy_document" "query" {
   for_each = toset(["query", "analyst_query"])
 
@@ -401,6 +412,48 @@ data "aws_iam_policy_document" "query" {
     }
   }
 
+  # The `_access` stream only (data, manifests, checkpoints), never another
+  # stream: every PUT carries Object Lock headers (s3:PutObjectRetention),
+  # and the server aborts its own failed multipart uploads. Its crash
+  # recovery reads with ReadArchive above.
+  statement {
+    sid       = "WriteAccessTrail"
+    effect    = "Allow"
+    actions   = ["s3:PutObject", "s3:PutObjectRetention", "s3:AbortMultipartUpload"]
+    resources = [local.archive_access_stream]
+  }
+
+  # The checkpoint mirror, for `_access` only: as the agent's
+  # WriteMirrorCheckpoints and ListMirror, limited to `v1/_access/`.
+  dynamic "statement" {
+    for_each = var.mirror_bucket_enabled ? [1] : []
+    content {
+      sid       = "WriteMirrorAccessCheckpoints"
+      effect    = "Allow"
+      actions   = ["s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"]
+      resources = [local.mirror_access_ckpts]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.mirror_bucket_enabled ? [1] : []
+    content {
+      sid       = "ListMirrorAccessCheckpoints"
+      effect    = "Allow"
+      actions   = ["s3:ListBucket"]
+      resources = [local.mirror_bucket_arn]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = local.access_list_prefixes
+      }
+    }
+  }
+
+  # Unwrapping base-domain keys: the base columns and footers of every
+  # stream, and the `_access` stream's own keys when its sealer recovers
+  # after a crash (purpose `kek` and its salt-key-encryption keys).
   statement {
     sid       = "UnwrapBaseKeys"
     effect    = "Allow"
@@ -414,7 +467,32 @@ data "aws_iam_policy_document" "query" {
     }
   }
 
+  # Sealing `_access`: wrapping its Parquet key-encryption keys
+  # (kms:Encrypt) and making its salt-key-encryption keys
+  # (kms:GenerateDataKey), under the base key only and only with
+  # logseal's context keys, as the agent's WrapBaseKeys. Never under pii.
+  statement {
+    sid       = "WrapBaseKeys"
+    effect    = "Allow"
+    actions   = ["kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.base.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:logseal:domain"
+      values   = ["base"]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "kms:EncryptionContextKeys"
+      values   = ["logseal:domain", "logseal:purpose"]
+    }
+  }
+
   # Investigators only: pii columns, salt keys and the blind-index key.
+  # analyst_query gets nothing under pii: with the blind-index key whoever
+  # runs that server could reverse IPv4 `ip_tag` pseudonyms by brute force.
   dynamic "statement" {
     for_each = each.key == "query" ? [1] : []
     content {
@@ -431,10 +509,14 @@ data "aws_iam_policy_document" "query" {
     }
   }
 
+  # SSE-KMS of the archive bucket: Decrypt for every read, GenerateDataKey
+  # (and Decrypt, for multipart uploads) for the `_access` writes, as the
+  # agent's ArchiveSseKms. S3's context is the bucket, not the key, so this
+  # cannot be narrowed to `_access`; WriteAccessTrail is what does.
   statement {
     sid       = "ArchiveSseKms"
     effect    = "Allow"
-    actions   = ["kms:Decrypt"]
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [aws_kms_key.base.arn]
 
     condition {
@@ -447,6 +529,49 @@ data "aws_iam_policy_document" "query" {
       test     = "StringEquals"
       variable = "kms:EncryptionContext:aws:s3:arn"
       values   = [local.archive_bucket_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.mirror_bucket_enabled ? [1] : []
+    content {
+      sid       = "MirrorSseKms"
+      effect    = "Allow"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [aws_kms_key.mirror[0].arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = [local.mirror_s3_via_service]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:EncryptionContext:aws:s3:arn"
+        values   = [local.mirror_bucket_arn]
+      }
+    }
+  }
+
+  # Signing the `_access` stream's checkpoints, as the agent's
+  # SignCheckpoints (KMS cannot tie a signature to a stream: see README.md).
+  statement {
+    sid       = "SignCheckpoints"
+    effect    = "Allow"
+    actions   = ["kms:Sign"]
+    resources = [aws_kms_key.signing.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:SigningAlgorithm"
+      values   = ["ECDSA_SHA_256"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:MessageType"
+      values   = ["RAW"]
     }
   }
 

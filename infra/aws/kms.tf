@@ -1,7 +1,8 @@
 # KMS keys of a logseal deployment (docs/FORMAT.md section 14):
 #
 # - base: wraps the Parquet key-encryption keys of the footer and the
-#   `base` columns; also the archive bucket's SSE-KMS key.
+#   `base` columns, and every key of the query servers' `_access` stream
+#   (both its domains); also the archive bucket's SSE-KMS key.
 # - pii: wraps the KEKs of the `pii` columns, the salt-key-encryption keys
 #   (which wrap every file's salt key) and the blind-index key. Destroying it crypto-shreds all personal data.
 # - signing: ECDSA P-256 key that signs checkpoints; its public key is
@@ -89,7 +90,37 @@ data "aws_iam_policy_document" "base_key" {
     }
   }
 
+  # The query servers seal their own stream, `_access`, whose files are
+  # encrypted under this key in both domains: its Parquet KEKs (Encrypt)
+  # and salt-key-encryption keys (GenerateDataKey), with the same
+  # conditions as AgentWraps. The IAM policy limits what they write to
+  # `v1/_access/*`.
+  statement {
+    sid       = "QueryServersWrapAccessTrail"
+    effect    = "Allow"
+    actions   = ["kms:Encrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
 
+    principals {
+      type        = "AWS"
+      identifiers = [local.query_arn, local.analyst_query_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:logseal:domain"
+      values   = ["base"]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "kms:EncryptionContextKeys"
+      values   = ["logseal:domain", "logseal:purpose"]
+    }
+  }
+
+  # Reading base columns and footers; also the `_access` stream's own keys
+  # when its sealer recovers after a crash.
   statement {
     sid       = "QueryServersUnwrap"
     effect    = "Allow"
@@ -108,7 +139,10 @@ data "aws_iam_policy_document" "base_key" {
     }
   }
 
-  # The archive bucket's SSE-KMS layer: only through S3, only for that bucket.
+  # The archive bucket's SSE-KMS layer: only through S3, only for that
+  # bucket. GenerateDataKey for the writers (the agent; the query servers,
+  # for `_access`, who read with this Decrypt too); the auditor, who
+  # writes nothing, has Decrypt alone (ArchiveSseKmsRead).
   statement {
     sid       = "ArchiveSseKmsWrite"
     effect    = "Allow"
@@ -117,7 +151,7 @@ data "aws_iam_policy_document" "base_key" {
 
     principals {
       type        = "AWS"
-      identifiers = [local.agent_arn]
+      identifiers = [local.agent_arn, local.query_arn, local.analyst_query_arn]
     }
 
     condition {
@@ -141,7 +175,7 @@ data "aws_iam_policy_document" "base_key" {
 
     principals {
       type        = "AWS"
-      identifiers = [local.query_arn, local.analyst_query_arn, local.auditor_arn]
+      identifiers = [local.auditor_arn]
     }
 
     condition {
@@ -269,6 +303,9 @@ data "aws_iam_policy_document" "pii_key" {
     }
   }
 
+  # The investigators' query server only; analyst_query gets nothing
+  # under this key (not the blind-index key either), and no query server
+  # wraps under it (its `_access` stream is base-only).
   statement {
     sid       = "InvestigatorQueryUnwraps"
     effect    = "Allow"
@@ -331,6 +368,33 @@ data "aws_iam_policy_document" "signing_key" {
     principals {
       type        = "AWS"
       identifiers = [local.agent_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:SigningAlgorithm"
+      values   = ["ECDSA_SHA_256"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:MessageType"
+      values   = ["RAW"]
+    }
+  }
+
+  # The query servers sign the checkpoints of their `_access` stream, with
+  # the same conditions. A signature names no stream, so this cannot be
+  # narrowed to `_access` (see README.md).
+  statement {
+    sid       = "QueryServersSignAccessCheckpoints"
+    effect    = "Allow"
+    actions   = ["kms:Sign"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.query_arn, local.analyst_query_arn]
     }
 
     condition {
@@ -409,6 +473,32 @@ data "aws_iam_policy_document" "mirror_key" {
     principals {
       type        = "AWS"
       identifiers = [local.agent_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.mirror_s3_via_service]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:s3:arn"
+      values   = [local.mirror_bucket_arn]
+    }
+  }
+
+  # The query servers copy their `_access` checkpoints to the mirror; the
+  # mirror's bucket policy (s3.tf) limits them to those.
+  statement {
+    sid       = "QueryServersWriteAccessCheckpoints"
+    effect    = "Allow"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.query_arn, local.analyst_query_arn]
     }
 
     condition {

@@ -37,9 +37,18 @@ locals {
   mirror_ckpts       = "${local.mirror_bucket_arn}/${local.key_prefix}v1/*/checkpoints/*.ckpt"
   mirror_url         = var.store_prefix == "" ? "s3://${local.mirror_bucket_name}" : "s3://${local.mirror_bucket_name}/${var.store_prefix}"
 
+  # The query servers' own stream, `_access` (the access-audit trail): the
+  # only objects they write, and the only checkpoints they copy to the
+  # mirror (data/, manifests/, checkpoints/ as in any stream).
+  archive_access_stream = "${local.archive_bucket_arn}/${local.key_prefix}v1/_access/*"
+  mirror_access_ckpts   = "${local.mirror_bucket_arn}/${local.key_prefix}v1/_access/checkpoints/*.ckpt"
+
   # Every listing logseal makes is under `<prefix>v1/` (`v1/` for the
   # streams, `v1/<stream>/` for one stream).
   list_prefixes = ["${local.key_prefix}v1/*"]
+  # The query servers list in the mirror only their own stream
+  # (`v1/_access/`, when the sealer catches the mirror up at start).
+  access_list_prefixes = ["${local.key_prefix}v1/_access/*"]
 
   # S3 calls KMS on the caller's behalf for SSE-KMS; with an S3 Bucket Key
   # the encryption context is the bucket ARN.

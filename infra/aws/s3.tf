@@ -14,8 +14,9 @@ module "archive" {
 # Checkpoints only: a second, independently administered copy of what was
 # signed, so that an archive rewritten by someone who controls the archive
 # account is still caught by comparing checkpoints (docs/FORMAT.md section
-# 10). In another account, the bucket policy is what lets the agent and
-# the auditor in (an IAM policy alone does not cross accounts).
+# 10). In another account, the bucket policy is what lets the agent, the
+# query servers (their `_access` checkpoints only) and the auditor in (an
+# IAM policy alone does not cross accounts).
 data "aws_iam_policy_document" "mirror_access" {
   count = var.mirror_bucket_enabled ? 1 : 0
 
@@ -46,6 +47,38 @@ data "aws_iam_policy_document" "mirror_access" {
       test     = "StringLike"
       variable = "s3:prefix"
       values   = local.list_prefixes
+    }
+  }
+
+  # The query servers seal their own stream, `_access` (the access-audit
+  # trail), and copy its checkpoints here like the agent: those only.
+  statement {
+    sid       = "QueryServersWriteAccessCheckpoints"
+    effect    = "Allow"
+    actions   = ["s3:PutObject", "s3:PutObjectRetention", "s3:GetObject"]
+    resources = [local.mirror_access_ckpts]
+
+    principals {
+      type        = "AWS"
+      identifiers = [aws_iam_role.this["query"].arn, aws_iam_role.this["analyst_query"].arn]
+    }
+  }
+
+  statement {
+    sid       = "QueryServersListAccessCheckpoints"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [local.mirror_bucket_arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = [aws_iam_role.this["query"].arn, aws_iam_role.this["analyst_query"].arn]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = local.access_list_prefixes
     }
   }
 
