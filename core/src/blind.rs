@@ -1,7 +1,8 @@
 //! The blind index: `ip_tag = HMAC-SHA256(index_key, "logseal/ip_tag/v1" ‖ ip)[..8]`,
 //! a stable pseudonym of a client address that nobody without the index
 //! key can compute (so its Bloom filter, stored unencrypted by the Parquet
-//! writer, reveals nothing).
+//! writer, reveals nothing); and `user_tag`, the same for a user id
+//! (FORMAT.md §8). Both are stored columns ([`crate::derived`]).
 
 use std::net::IpAddr;
 
@@ -51,9 +52,10 @@ impl IpTagger {
         tag
     }
 
-    /// The pseudonym of a user id, for readers who may not see it (not
-    /// stored: computed at query time from the decrypted `user_id`).
-    /// Domain-separated from [`IpTagger::tag`].
+    /// The pseudonym of a user id, for readers who may not see it: the
+    /// `user_tag` column, `HMAC-SHA256(index_key, USER_TAG_DOMAIN ‖
+    /// UTF-8(user_id))[..8]` (FORMAT.md §8). Domain-separated from
+    /// [`IpTagger::tag`].
     pub fn user_tag(&self, user_id: &str) -> IpTag {
         let mut mac = self.mac.clone();
         mac.update(USER_TAG_DOMAIN);
@@ -65,8 +67,9 @@ impl IpTagger {
     }
 }
 
-/// Domain of [`IpTagger::user_tag`].
-const USER_TAG_DOMAIN: &[u8] = b"logseal/user-tag/v1\n";
+/// Domain separator of `user_tag` ([`IpTagger::user_tag`], format v1):
+/// `"logseal/user-tag/v1"` and a newline (0x0A).
+pub const USER_TAG_DOMAIN: &[u8] = b"logseal/user-tag/v1\n";
 
 #[cfg(test)]
 mod tests {

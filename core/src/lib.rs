@@ -12,6 +12,7 @@ pub mod blind;
 pub mod canonical;
 pub mod checkpoint;
 pub mod commit;
+pub mod derived;
 pub mod error;
 pub mod hash;
 pub mod json;

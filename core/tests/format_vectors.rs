@@ -14,6 +14,7 @@ use logseal_core::blind::IpTagger;
 use logseal_core::canonical;
 use logseal_core::checkpoint::{CheckpointBody, Heartbeat, LogSigner, LogVerifier};
 use logseal_core::commit::{Committer, FileDigest, SaltKey, chain_genesis, chain_next, commitment, leaf_hash};
+use logseal_core::derived::ip_prefix;
 use logseal_core::manifest::Manifest;
 use logseal_core::merkle::{MerkleTree, RootBuilder, verify_consistency, verify_inclusion};
 use logseal_core::proof::{ProofBundle, RecordJson};
@@ -106,6 +107,30 @@ fn ip_tags() {
     for case in v["ip_tag"]["cases"].as_array().unwrap() {
         let ip = s(&case["ip"]).parse().expect("address");
         assert_eq!(hex::encode(tagger.tag(ip)), s(&case["tag"]), "{}", case["note"]);
+    }
+}
+
+#[test]
+fn user_tags() {
+    let v = vectors();
+    let tagger = IpTagger::new(&key32(&v["user_tag"]["index_key"]));
+    let cases = v["user_tag"]["cases"].as_array().unwrap();
+    assert!(cases.len() >= 5);
+    for case in cases {
+        assert_eq!(hex::encode(tagger.user_tag(s(&case["user_id"]))), s(&case["tag"]), "{}", case["note"]);
+    }
+    // The user id made of the bytes of 1.2.3.4 does not tag like that address.
+    let spelled = cases.iter().find(|c| c["user_id"] == "\u{1}\u{2}\u{3}\u{4}").expect("the case");
+    assert_ne!(s(&spelled["tag"]), hex::encode(tagger.tag("1.2.3.4".parse().unwrap())));
+}
+
+#[test]
+fn client_prefixes() {
+    let v = vectors();
+    let cases = v["client_prefix"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    for case in cases {
+        assert_eq!(ip_prefix(s(&case["ip"]).parse().expect("address")), s(&case["prefix"]), "{}", case["note"]);
     }
 }
 

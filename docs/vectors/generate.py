@@ -220,6 +220,24 @@ def ip_tag(index_key, text):
     return hmac256(index_key, b"logseal/ip_tag/v1", ip.packed)[:8]
 
 
+def user_tag(index_key, user_id):
+    """§8.1: the pseudonym of a user id (separator ending in a newline)."""
+    return hmac256(index_key, b"logseal/user-tag/v1\n", user_id.encode("utf-8"))[:8]
+
+
+def client_prefix(text):
+    """§8.2: the /24 (IPv4, also IPv4-mapped) or /48 (IPv6) network, as text."""
+    ip = ipaddress.ip_address(text)
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.version == 4:
+        a, b, c, _ = ip.packed
+        return "%d.%d.%d.0/24" % (a, b, c)
+    network = ipaddress.IPv6Network((int(ip) >> 80 << 80, 48))
+    # RFC 5952 §4 as in §7.3: lowercase, longest (leftmost) run of 2+ zero fields as ::
+    return network.network_address.compressed + "/48"
+
+
 # --------------------------------------------------------------------------
 # §7 Rendering
 
@@ -413,6 +431,37 @@ def build():
             ]
         ],
     }
+
+    # (c') user_tag under the same key (§8.1) and client_prefix (§8.2).
+    v["user_tag"] = {
+        "index_key": hx(index_key),
+        "cases": [
+            {"user_id": u, "tag": hx(user_tag(index_key, u)), "note": note}
+            for u, note in [
+                ("alice", "ASCII"),
+                ("alice ", "a trailing space is part of the id"),
+                ("", "the empty user id has a tag"),
+                ("jürgen@example.com", "UTF-8 bytes"),
+                ("\u0001\u0002\u0003\u0004", "the 4 bytes of 1.2.3.4 (not that address's ip_tag)"),
+            ]
+        ],
+    }
+    v["client_prefix"] = [
+        {"ip": ip, "prefix": client_prefix(ip), "note": note}
+        for ip, note in [
+            ("203.0.113.77", "IPv4: /24"),
+            ("0.0.0.0", "IPv4: /24 of the unspecified address"),
+            ("255.255.255.255", "IPv4: /24, three octets"),
+            ("::ffff:203.0.113.77", "IPv4-mapped IPv6: the /24 of the IPv4 address it maps"),
+            ("2001:db8:1:ffff::5", "IPv6: /48"),
+            ("2001:db8:abcd:12::1", "IPv6: /48"),
+            ("2001:0:0:1::", "IPv6: the zero fields after the first become ::"),
+            ("0:0:1::2", "IPv6: leading zero fields as ::"),
+            ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "IPv6: the longest prefix text"),
+            ("::192.0.2.1", "IPv4-compatible IPv6 is not mapped: ::/48"),
+            ("::1", "IPv6 loopback: ::/48"),
+        ]
+    ]
 
     # (d) RFC 6962 roots and proofs over the classic 8 test leaves.
     data = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43",

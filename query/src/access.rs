@@ -64,10 +64,19 @@ impl KeyProvider for BaseOnlyKeys {
         self.0.index_key_id()
     }
 
+    /// The deployment's index key when this server holds it. A server
+    /// without it (analysts' servers must not hold it: with it, IPv4
+    /// pseudonyms can be reversed by trying every address) gets a fixed
+    /// key that is never applied: access records have no `client_ip` and
+    /// no `user_id` ([`access_record`]), so no pseudonym is computed for
+    /// them, and `verify --deep` recomputes none.
     fn index_key(&self) -> logseal_store::Result<Zeroizing<[u8; 32]>> {
-        self.0.index_key()
+        Ok(self.0.index_key().unwrap_or_else(|_| Zeroizing::new(UNUSED_INDEX_KEY)))
     }
 }
+
+/// See [`BaseOnlyKeys::index_key`].
+const UNUSED_INDEX_KEY: [u8; 32] = [0; 32];
 
 /// How the trail is kept.
 #[derive(Debug, Clone)]
@@ -137,6 +146,8 @@ impl AccessTrail {
 pub fn access_record(principal: &str, event: &serde_json::Value, now: Micros) -> Record {
     let line = logseal_core::json::canonical_bytes(event);
     let parsed = parse_line(LineFormat::Json, &line, &JsonMapping::default()).map_err(|e| e.to_string());
+    // Events use no key the mapping reads as a client address or user id
+    // (see BaseOnlyKeys::index_key; checked in the tests below).
     Record::from_parse(0, now, principal, LineFormat::Json, line, parsed)
 }
 

@@ -246,6 +246,12 @@ impl Lines {
         }
     }
 
+    /// Whether a complete line is buffered (the next [`Lines::next`] will
+    /// not wait for the network).
+    pub fn has_line(&self) -> bool {
+        memchr::memchr(b'\n', &self.buf).is_some()
+    }
+
     /// Everything that is left, as one buffer.
     pub async fn rest(mut self) -> Result<Vec<u8>> {
         let mut all = Vec::new();

@@ -4,8 +4,12 @@
 //! personal columns themselves (`client_ip`, `user_id`, `url_query`,
 //! `referer`, `user_agent`, `raw`, `parse_error`) never leave: a masked
 //! batch is built from an allow-list of columns, not by removing a list.
+//!
+//! Sealed files store the pseudonyms and prefixes as `base` columns
+//! (`ip_tag`, `client_prefix`, `user_tag`; `logseal_core::derived`), so a
+//! reader without the `pii` key masks from those; a batch without them
+//! gets them computed from `client_ip` and `user_id` when it has those.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
@@ -13,6 +17,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use logseal_core::blind::IpTagger;
+use logseal_core::derived::ip_prefix;
 
 /// Columns a masked reader gets as they are stored.
 pub const VISIBLE: [&str; 13] = [
@@ -34,24 +39,13 @@ pub const VISIBLE: [&str; 13] = [
 /// Columns computed for a masked reader, in this order after [`VISIBLE`].
 pub const DERIVED: [&str; 3] = ["ip_tag", "client_prefix", "user_tag"];
 
-/// The network prefix shown in place of an address: /24 (IPv4), /48 (IPv6).
-pub fn ip_prefix(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{}/48", std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
-        }
-    }
-}
-
 /// The masked form of `batch`: the [`VISIBLE`] columns it has, then
-/// `ip_tag` (hex), `client_prefix` (from `client_ip` when the batch has it,
-/// else null) and `user_tag` (hex pseudonym of `user_id`, likewise).
-pub fn mask(batch: &RecordBatch, tagger: &IpTagger) -> Result<RecordBatch, ArrowError> {
+/// `ip_tag` (hex), `client_prefix` and `user_tag` (hex). `client_prefix`
+/// and `user_tag` are the stored columns when the batch has them, else
+/// computed from `client_ip` ([`ip_prefix`]) and `user_id`
+/// ([`IpTagger::user_tag`], when a tagger is given) when it has those,
+/// else null.
+pub fn mask(batch: &RecordBatch, tagger: Option<&IpTagger>) -> Result<RecordBatch, ArrowError> {
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
     for name in VISIBLE {
@@ -66,15 +60,38 @@ pub fn mask(batch: &RecordBatch, tagger: &IpTagger) -> Result<RecordBatch, Arrow
         (0..rows).for_each(|i| b.append_option(f(i)));
         Arc::new(b.finish()) as ArrayRef
     };
-    let tags = batch.column_by_name("ip_tag").map(|c| c.as_fixed_size_binary().clone());
-    columns.push(derived(&|i| tags.as_ref().filter(|t| t.is_valid(i)).map(|t| hex::encode(t.value(i)))));
-    let ips = batch.column_by_name("client_ip").map(|c| c.as_string::<i32>().clone());
-    columns.push(derived(&|i| {
-        ips.as_ref().filter(|a| a.is_valid(i)).and_then(|a| a.value(i).parse().ok()).map(ip_prefix)
-    }));
-    let users = batch.column_by_name("user_id").map(|c| c.as_string::<i32>().clone());
-    columns
-        .push(derived(&|i| users.as_ref().filter(|a| a.is_valid(i)).map(|a| hex::encode(tagger.user_tag(a.value(i))))));
+    let wrong_type = |name: &str| ArrowError::SchemaError(format!("column {name} has the wrong type"));
+    let stored_tags = |name: &str| match batch.column_by_name(name) {
+        Some(c) => c.as_fixed_size_binary_opt().cloned().map(Some).ok_or_else(|| wrong_type(name)),
+        None => Ok(None),
+    };
+    let hex_of =
+        |tags: &arrow_array::FixedSizeBinaryArray, i: usize| tags.is_valid(i).then(|| hex::encode(tags.value(i)));
+    let tags = stored_tags("ip_tag")?;
+    columns.push(derived(&|i| tags.as_ref().and_then(|t| hex_of(t, i))));
+    match batch.column_by_name("client_prefix") {
+        Some(stored) if stored.data_type() == &DataType::Utf8 => columns.push(Arc::clone(stored)),
+        Some(_) => return Err(wrong_type("client_prefix")),
+        None => {
+            let ips = batch.column_by_name("client_ip").map(|c| c.as_string::<i32>().clone());
+            columns.push(derived(&|i| {
+                ips.as_ref().filter(|a| a.is_valid(i)).and_then(|a| a.value(i).parse().ok()).map(ip_prefix)
+            }));
+        }
+    }
+    match stored_tags("user_tag")? {
+        Some(user_tags) => columns.push(derived(&|i| hex_of(&user_tags, i))),
+        None => {
+            let users = batch.column_by_name("user_id").map(|c| c.as_string::<i32>().clone());
+            columns.push(derived(&|i| {
+                users
+                    .as_ref()
+                    .zip(tagger)
+                    .filter(|(a, _)| a.is_valid(i))
+                    .map(|(a, t)| hex::encode(t.user_tag(a.value(i))))
+            }));
+        }
+    }
     for name in DERIVED {
         fields.push(Field::new(name, DataType::Utf8, true));
     }
@@ -124,7 +141,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let masked = mask(&batch, &tagger).unwrap();
+        let masked = mask(&batch, Some(&tagger)).unwrap();
         let names: Vec<&str> = masked.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["url_path", "status", "ip_tag", "client_prefix", "user_tag"]);
         let text = format!("{masked:?}");
@@ -136,5 +153,75 @@ mod tests {
         assert_eq!(col("ip_tag").value(0), hex::encode(tagger.tag(ip.parse().unwrap())));
         assert_eq!(col("user_tag").value(0), hex::encode(tagger.user_tag("alice")));
         assert!(col("user_tag").is_null(1) && col("client_prefix").is_null(1) && col("ip_tag").is_null(1));
+    }
+
+    /// A reader without the `pii` key reads the stored `base` columns
+    /// `client_prefix` and `user_tag` (as a sealed file has them, after
+    /// what they derive from) and masks from those alone.
+    #[test]
+    fn stored_prefix_and_user_tag_columns_are_used_as_stored() {
+        let tagger = IpTagger::new(&[7; 32]);
+        let fixed = |values: &[Option<[u8; 8]>]| {
+            let mut b = FixedSizeBinaryBuilder::new(8);
+            for v in values {
+                match v {
+                    Some(v) => b.append_value(v).unwrap(),
+                    None => b.append_null(),
+                }
+            }
+            Arc::new(b.finish()) as ArrayRef
+        };
+        let ip_tag = tagger.tag("2001:db8:1::7".parse().unwrap());
+        let user_tag = tagger.user_tag("bob");
+        let base_only = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("seq", DataType::UInt64, false),
+                Field::new("ip_tag", DataType::FixedSizeBinary(8), true),
+                Field::new("client_prefix", DataType::Utf8, true),
+                Field::new("user_tag", DataType::FixedSizeBinary(8), true),
+            ])),
+            vec![
+                Arc::new(arrow_array::UInt64Array::from(vec![1, 2, 3])),
+                fixed(&[Some(ip_tag), None, Some(ip_tag)]),
+                Arc::new(StringArray::from(vec![Some("2001:db8:1::/48"), None, Some("2001:db8:1::/48")])),
+                fixed(&[Some(user_tag), None, None]),
+            ],
+        )
+        .unwrap();
+        // Another key: nothing is recomputed, the stored values are shown.
+        let masked = mask(&base_only, Some(&IpTagger::new(&[8; 32]))).unwrap();
+        let names: Vec<&str> = masked.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["seq", "ip_tag", "client_prefix", "user_tag"]);
+        let col = |n: &str| masked.column_by_name(n).unwrap().as_string::<i32>().clone();
+        let values =
+            |n: &str| (0..3).map(|i| col(n).is_valid(i).then(|| col(n).value(i).to_owned())).collect::<Vec<_>>();
+        assert_eq!(
+            values("client_prefix"),
+            [Some("2001:db8:1::/48".to_owned()), None, Some("2001:db8:1::/48".to_owned())]
+        );
+        assert_eq!(values("user_tag"), [Some(hex::encode(user_tag)), None, None]);
+        assert_eq!(values("ip_tag"), [Some(hex::encode(ip_tag)), None, Some(hex::encode(ip_tag))]);
+
+        // With the pii columns read too, the stored columns still win, and
+        // no personal value leaves.
+        let mut fields = base_only.schema().fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>();
+        fields.push(Field::new("client_ip", DataType::Utf8, true));
+        fields.push(Field::new("user_id", DataType::Utf8, true));
+        let mut columns = base_only.columns().to_vec();
+        columns.push(Arc::new(StringArray::from(vec![Some("2001:db8:1::7"), None, Some("2001:db8:1::7")])));
+        columns.push(Arc::new(StringArray::from(vec![Some("bob"), None, None])));
+        let both = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+        let masked_both = mask(&both, Some(&IpTagger::new(&[8; 32]))).unwrap();
+        assert_eq!(masked_both, masked);
+        let text = format!("{masked_both:?}");
+        assert!(!text.contains("2001:db8:1::7") && !text.contains("bob"), "{text}");
+
+        // A stored column of another type is an error, not a guess.
+        let bad = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("client_prefix", DataType::UInt16, true)])),
+            vec![Arc::new(UInt16Array::from(vec![Some(1)]))],
+        )
+        .unwrap();
+        assert!(mask(&bad, Some(&tagger)).is_err());
     }
 }

@@ -133,7 +133,7 @@ pub const FULL_COLUMNS: [&str; 19] = [
 
 /// Columns a masked search reads from the store (masking then derives
 /// [`crate::mask::DERIVED`] from them).
-pub const MASKED_SOURCE_COLUMNS: [&str; 14] = [
+pub const MASKED_SOURCE_COLUMNS: [&str; 16] = [
     "seq",
     "received_at",
     "source",
@@ -141,6 +141,8 @@ pub const MASKED_SOURCE_COLUMNS: [&str; 14] = [
     "time",
     "time_offset_s",
     "ip_tag",
+    "client_prefix",
+    "user_tag",
     "method",
     "url_path",
     "protocol",
@@ -242,12 +244,18 @@ impl ApiRequest {
     /// The engine query for `view`: a single address becomes an `ip_tag`
     /// look-up (Bloom filters, a base column), a network a `client_ip`
     /// filter; URL filters see the query string only in the full view.
-    pub fn to_query(&self, view: View, tagger: &IpTagger) -> Result<Query> {
+    /// `tagger` is `None` on a server without the blind-index key.
+    pub fn to_query(&self, view: View, tagger: Option<&IpTagger>) -> Result<Query> {
         let (from, to) = self.range()?;
         let mut q = Query::between(from, to)?;
         if let Some(ip) = &self.ip {
             let net = IpNet::parse(ip)?;
             if net.is_single() {
+                let tagger = tagger.ok_or_else(|| {
+                    Error::InvalidQuery(
+                        "this server holds no blind-index key, so it cannot look up an address (--ip-tag works; an IP look-up needs the investigators' server)".into(),
+                    )
+                })?;
                 q.ip_tag = Some(tagger.tag(net.addr));
             } else {
                 q.client_net = Some(net);
@@ -261,8 +269,7 @@ impl ApiRequest {
             q.ip_tag = Some(tag);
         }
         if let Some(tag) = &self.user_tag {
-            let _tag = tag_of(tag, "user_tag")?;
-            return Err(Error::InvalidQuery("TEMP user_tag pending".into()));
+            q.user_tag = Some(tag_of(tag, "user_tag")?);
         }
         q.user_id = self.user.clone();
         q.url_prefix = self.url_prefix.clone();

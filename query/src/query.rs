@@ -22,6 +22,9 @@ pub struct Query {
     pub to_us: i64,
     /// Only rows whose `client_ip` has this blind index.
     pub ip_tag: Option<IpTag>,
+    /// Only rows whose `user_id` has this pseudonym (the stored `user_tag`
+    /// column, a `base` column with a Bloom filter).
+    pub user_tag: Option<IpTag>,
     /// Only rows whose URL contains these bytes: the path, or with
     /// [`Query::url_with_query`] the path and query string.
     pub url_contains: Option<String>,
@@ -63,6 +66,7 @@ impl Query {
             from_us,
             to_us,
             ip_tag: None,
+            user_tag: None,
             url_contains: None,
             url_regex: None,
             url_with_query: false,
@@ -98,6 +102,9 @@ impl Query {
         let mut columns = vec!["time", "received_at"];
         if self.ip_tag.is_some() {
             columns.push("ip_tag");
+        }
+        if self.user_tag.is_some() {
+            columns.push("user_tag");
         }
         let url = self.url_contains.is_some() || self.url_regex.is_some();
         if url || self.url_prefix.is_some() {

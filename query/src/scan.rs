@@ -1,9 +1,9 @@
 //! One sealed file, read for a query with ranged reads only: the footer,
-//! then the row groups whose statistics (and `ip_tag` Bloom filter) allow
-//! a match, the filter columns of those, and — through Parquet's row
-//! filter and page index — only the pages of the output columns that hold
-//! matching rows (late materialization: wide `pii` columns are fetched
-//! and decrypted for matching rows only).
+//! then the row groups whose statistics (and `ip_tag` and `user_tag` Bloom
+//! filters) allow a match, the filter columns of those, and — through
+//! Parquet's row filter and page index — only the pages of the output
+//! columns that hold matching rows (late materialization: wide `pii`
+//! columns are fetched and decrypted for matching rows only).
 //!
 //! Built on parquet's push decoder, which says which byte ranges it needs
 //! and takes them from us: the store's `get_range` (local or S3) runs on
@@ -108,18 +108,25 @@ fn scan(
         if !(time_meets("time") || time_meets("received_at")) {
             continue;
         }
-        if let (Some(tag), Some(i)) = (&query.ip_tag, index_of("ip_tag")) {
+        // A pseudonym asked for that the row group's Bloom filter does not
+        // hold rules the row group out.
+        let mut may_match = true;
+        for (tag, name) in [(&query.ip_tag, "ip_tag"), (&query.user_tag, "user_tag")] {
+            let (Some(tag), Some(i)) = (tag, index_of(name)) else { continue };
             let chunk = group.column(i);
             if let (Some(offset), Some(length)) = (chunk.bloom_filter_offset(), chunk.bloom_filter_length()) {
                 let start = u64::try_from(offset).unwrap_or(0);
                 let range = start..start + u64::try_from(length).unwrap_or(0);
                 let bytes = fetch(object, range, &mut stats)?;
                 if !Sbbf::from_bytes(&bytes).map_err(parquet)?.check(&tag[..]) {
-                    continue;
+                    may_match = false;
+                    break;
                 }
             }
         }
-        keep.push(rg);
+        if may_match {
+            keep.push(rg);
+        }
     }
     stats.row_groups_read = keep.len();
     if keep.is_empty() {
@@ -262,10 +269,12 @@ impl Matcher {
         };
         let time = column("time")?.as_primitive::<TimestampMicrosecondType>();
         let received = column("received_at")?.as_primitive::<TimestampMicrosecondType>();
-        let tags = match &query.ip_tag {
-            Some(_) => Some(column("ip_tag")?.as_fixed_size_binary()),
-            None => None,
+        let tags = |wanted: &Option<_>, name: &str| match wanted {
+            Some(_) => column(name).map(|c| Some(c.as_fixed_size_binary())),
+            None => Ok(None),
         };
+        let ip_tags = tags(&query.ip_tag, "ip_tag")?;
+        let user_tags = tags(&query.user_tag, "user_tag")?;
         let url = query.url_contains.is_some() || query.url_regex.is_some();
         let paths = strings(url || query.url_prefix.is_some(), "url_path")?;
         let queries = strings(url && query.url_with_query, "url_query")?;
@@ -288,8 +297,10 @@ impl Matcher {
             .map(|row| {
                 let at = if time.is_valid(row) { time.value(row) } else { received.value(row) };
                 let mut ok = at >= query.from_us && at < query.to_us;
-                if let (Some(tags), Some(tag)) = (tags, &query.ip_tag) {
-                    ok &= tags.is_valid(row) && tags.value(row) == &tag[..];
+                for (tags, tag) in [(ip_tags, &query.ip_tag), (user_tags, &query.user_tag)] {
+                    if let (Some(tags), Some(tag)) = (tags, tag) {
+                        ok &= tags.is_valid(row) && tags.value(row) == &tag[..];
+                    }
                 }
                 if let Some(paths) = paths {
                     let path = paths.is_valid(row).then(|| paths.value(row));

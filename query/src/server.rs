@@ -169,7 +169,9 @@ struct State {
     decryption: Arc<FileDecryptionProperties>,
     pii: bool,
     policy: AccessPolicy,
-    tagger: IpTagger,
+    /// `None` on a server without the pii key that cannot read the
+    /// blind-index key (it must not: the key reverses IPv4 pseudonyms).
+    tagger: Option<IpTagger>,
     trail: AccessTrail,
     threads: usize,
     scans: tokio::sync::Semaphore,
@@ -220,7 +222,14 @@ impl Server {
         )?;
         let keys: Arc<dyn KeyProvider> =
             if config.pii { Arc::clone(&parts.keys) } else { Arc::new(WithoutPii(Arc::clone(&parts.keys))) };
-        let tagger = IpTagger::new(&*keys.index_key()?);
+        let tagger = match keys.index_key() {
+            Ok(key) => Some(IpTagger::new(&key)),
+            Err(e) if !config.pii => {
+                tracing::info!(error = %e, "no blind-index key: IP look-ups are refused, masked views use the stored pseudonyms");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
         let decryption = PmeKeys::new(Arc::clone(&keys)).decryption()?;
         let trail_options = TrailOptions {
             wal_dir: resolve(base, &config.access_wal_dir),
@@ -527,8 +536,11 @@ struct Plan {
     streams: Vec<String>,
     /// Columns read from the store.
     read: Vec<&'static str>,
-    aggregate: Option<(crate::stats::Aggregate, String)>,
+    aggregate: ChosenAggregate,
 }
+
+/// The aggregate of a stats request and its label.
+type ChosenAggregate = Option<(crate::stats::Aggregate, String)>;
 
 /// Decides the request: the widest view the policy allows (full, else
 /// masked); for the audit trail, the trail's records.
@@ -557,7 +569,7 @@ fn prepare(state: &State, ex: &Exchange, action: Action, api: &ApiRequest) -> Re
         if !decision.allowed {
             return Ok(Prepared::Denied(decision));
         }
-        let mut query = api.to_query(View::Masked, &state.tagger)?;
+        let mut query = api.to_query(View::Masked, state.tagger.as_ref())?;
         query.url_with_query = false;
         return Ok(Prepared::Allowed(Box::new(Plan {
             action,
@@ -569,7 +581,7 @@ fn prepare(state: &State, ex: &Exchange, action: Action, api: &ApiRequest) -> Re
             aggregate: None,
         })));
     }
-    let returned = |view: View| -> Result<(Vec<&'static str>, Option<(crate::stats::Aggregate, String)>)> {
+    let returned = |view: View| -> Result<(Vec<&'static str>, ChosenAggregate)> {
         if action == Action::Stats {
             let aggregate = api.aggregate(view)?;
             let columns = Aggregator::new(aggregate.0.clone()).columns();
@@ -609,7 +621,7 @@ fn prepare(state: &State, ex: &Exchange, action: Action, api: &ApiRequest) -> Re
         }
         (View::Masked, masked, masked_aggregate, masked_returned)
     };
-    let query = api.to_query(view, &state.tagger)?;
+    let query = api.to_query(view, state.tagger.as_ref())?;
     let streams: Vec<String> = list_streams(&*state.store)?.into_iter().filter(|s| !s.starts_with('_')).collect();
     let read: Vec<&'static str> = match (&aggregate, view) {
         // An aggregate reads only what it counts (stored, also for the
@@ -802,7 +814,7 @@ fn run_scan(state: &State, plan: &Plan, lines: &tokio::sync::mpsc::Sender<Chunk>
     let mut sink = |batch: RecordBatch| -> bool {
         let result = (|| -> Result<Option<Vec<u8>>> {
             let batch = match plan.view {
-                View::Masked if plan.action != Action::ReadAudit => mask::mask(&batch, &state.tagger)
+                View::Masked if plan.action != Action::ReadAudit => mask::mask(&batch, state.tagger.as_ref())
                     .map_err(|e| Error::InvalidQuery(format!("masking results: {e}")))?,
                 _ => batch,
             };
@@ -863,4 +875,35 @@ fn run_scan(state: &State, plan: &Plan, lines: &tokio::sync::mpsc::Sender<Chunk>
     }
     outcome.aggregate = aggregator.map(Aggregator::finish);
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_events_have_no_pseudonymised_column() {
+        let ex = Exchange {
+            id: "r1".into(),
+            principal: Some("alice.example".into()),
+            peer: "192.0.2.1:5000".parse().unwrap(),
+            path: "/v1/search".into(),
+            received: 1_795_860_000_000_000,
+        };
+        let api = ApiRequest { user: Some("bob".into()), ip: Some("203.0.113.7".into()), ..Default::default() };
+        let decision = Decision {
+            allowed: true,
+            role: Some("investigator".into()),
+            grant: Some("g".into()),
+            policies: vec!["permit-search".into()],
+            denials: vec![],
+        };
+        let event = ex.request_event(StatusCode::OK, decision_fields(&decision, &api, Some(View::Full)));
+        let record = crate::access::access_record(ex.principal(), &event, 1);
+        assert_eq!(record.parse_error, None);
+        assert_eq!((record.client_ip, record.user_id.as_deref()), (None, None), "{event}");
+        assert_eq!(record.source, "alice.example");
+        assert_eq!(record.status, Some(200));
+        assert_eq!(record.request_id.as_deref(), Some("r1"));
+    }
 }

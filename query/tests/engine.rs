@@ -133,6 +133,9 @@ fn brute_force(s: &Sealed, q: &Query, tagger: &IpTagger) -> BTreeSet<(String, u6
             at >= q.from_us
                 && at < q.to_us
                 && q.ip_tag.as_ref().is_none_or(|tag| r.client_ip.is_some_and(|ip| tagger.tag(ip) == *tag))
+                && q.user_tag
+                    .as_ref()
+                    .is_none_or(|tag| r.user_id.as_deref().is_some_and(|u| tagger.user_tag(u) == *tag))
                 && q.url_contains.as_ref().is_none_or(|n| url(r, q).is_some_and(|u| u.contains(n.as_str())))
                 && q.url_regex
                     .as_ref()
@@ -198,6 +201,29 @@ fn an_ip_look_up_prunes_files_and_row_groups_and_finds_every_row() {
 }
 
 #[test]
+fn a_user_look_up_by_pseudonym_finds_every_row_and_prunes_absent_users() {
+    let s = sealed();
+    let t = tagger(s);
+    let mut q = Query::between(T0, T0 + 20 * 60 * MINUTE).unwrap();
+    q.user_tag = Some(t.user_tag("alice"));
+    let (found, _) = run(s, &q, 2);
+    assert!(!found.is_empty());
+    assert_eq!(found, brute_force(s, &q, &t));
+    // With another filter on a pseudonym, both must hold.
+    q.ip_tag = Some(t.tag("203.0.113.7".parse().unwrap()));
+    let (both, _) = run(s, &q, 2);
+    assert!(!both.is_empty() && both.len() < found.len());
+    assert_eq!(both, brute_force(s, &q, &t));
+    // A user that is not there: the user_tag Bloom filters skip (nearly)
+    // every row group.
+    let mut absent = Query::between(T0, T0 + 20 * 60 * MINUTE).unwrap();
+    absent.user_tag = Some(t.user_tag("mallory"));
+    let (found, stats) = run(s, &absent, 2);
+    assert!(found.is_empty());
+    assert!(stats.scan.row_groups_read < stats.scan.row_groups / 4, "{stats:?}");
+}
+
+#[test]
 fn a_limit_stops_the_search() {
     let s = sealed();
     let mut q = Query::between(T0, T0 + 20 * 60 * MINUTE).unwrap();
@@ -250,6 +276,7 @@ proptest! {
         method in proptest::option::of(0usize..METHODS.len()),
         source in proptest::option::of(prop_oneof![Just("web-0"), Just("web-1")]),
         user in proptest::option::of(1usize..USERS.len()),
+        user_tag in proptest::option::of(prop_oneof![Just("alice"), Just("bob"), Just("mallory"), Just("-")]),
         net in proptest::option::of(prop_oneof![Just("203.0.113.0/24"), Just("2001:db8::/32"), Just("0.0.0.0/0")]),
         threads in 1usize..4,
     ) {
@@ -265,6 +292,7 @@ proptest! {
         q.method = method.map(|m| METHODS[m].to_owned());
         q.source = source.map(str::to_owned);
         q.user_id = user.map(|u| USERS[u].to_owned());
+        q.user_tag = user_tag.map(|u| t.user_tag(u));
         q.client_net = net.map(|n| logseal_query::query::IpNet::parse(n).unwrap());
         let (found, _) = run(s, &q, threads);
         prop_assert_eq!(found, brute_force(s, &q, &t));
@@ -286,18 +314,25 @@ fn a_reader_without_the_pii_key_scans_base_columns_and_is_refused_pii_ones() {
     let decryption = PmeKeys::new(keys as Arc<dyn KeyProvider>).decryption().unwrap();
     let mut q = Query::between(T0, T0 + 20 * 60 * MINUTE).unwrap();
     q.ip_tag = Some(t.tag("203.0.113.7".parse().unwrap()));
+    q.user_tag = Some(t.user_tag("bob"));
     q.url_contains = Some("login".into());
     let plan = plan(&*s.store, None, &q).unwrap();
     let mut found = BTreeSet::new();
+    let mut prefixes = BTreeSet::new();
     let mut sink = |batch: arrow_array::RecordBatch| {
         let seqs = batch.column_by_name("seq").unwrap().as_primitive::<UInt64Type>();
         let sources = batch.column_by_name("source").unwrap().as_string::<i32>();
         found.extend((0..batch.num_rows()).map(|i| (sources.value(i).to_owned(), seqs.value(i))));
+        let stored = batch.column_by_name("client_prefix").unwrap().as_string::<i32>();
+        prefixes.extend((0..batch.num_rows()).map(|i| stored.value(i).to_owned()));
         true
     };
-    search(&*s.store, decryption.clone(), &plan, &q, &["seq", "source", "ip_tag", "url_path"], 2, &mut sink).unwrap();
+    let columns = ["seq", "source", "ip_tag", "client_prefix", "user_tag", "url_path"];
+    search(&*s.store, decryption.clone(), &plan, &q, &columns, 2, &mut sink).unwrap();
     assert!(!found.is_empty());
     assert_eq!(found, brute_force(s, &q, &t));
+    // The network prefix, stored in the base domain, without the pii key.
+    assert_eq!(prefixes, BTreeSet::from(["203.0.113.0/24".to_owned()]));
     let err = search(&*s.store, decryption, &plan, &q, &["seq", "client_ip"], 2, &mut |_| true).unwrap_err();
     assert!(err.to_string().contains("pii"), "{err}");
 }

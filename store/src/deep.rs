@@ -65,7 +65,7 @@ pub fn check_file(
         match rows {
             Ok(rows) => {
                 for row in rows {
-                    deep.push(row.record, row.raw_stored, row.ip_tag);
+                    deep.push(row.record, row.raw_stored, &row.derived);
                 }
             }
             Err(e) if e.kind() == ErrorKind::BadKey => return Err(e),

@@ -1,6 +1,6 @@
 //! What a sealed file looks like inside: every column encrypted with its
-//! domain's key, a Bloom filter on `ip_tag` only, no statistics on `pii`
-//! columns, zstd, and `raw` stored only where rendering does not
+//! domain's key, Bloom filters on the pseudonyms `ip_tag` and `user_tag`
+//! only, no statistics on `pii` columns, zstd, and `raw` stored only where rendering does not
 //! reproduce the line. Garbage never makes the reader panic.
 
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use parquet::basic::Compression;
 
 fn lines() -> Vec<&'static [u8]> {
     vec![
-        b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET /alpha-path?q=1 HTTP/1.1\" 200 5 \"-\" \"curl/8\"",
+        b"192.0.2.1 - carol-user [10/Oct/2025:13:55:36 -0700] \"GET /alpha-path?q=1 HTTP/1.1\" 200 5 \"-\" \"curl/8\"",
         b"192.0.2.1 - - [10/Oct/2025:13:55:36 -0700] \"GET /b HTTP/1.1\" 200 5 \"-\" \"curl/8\"\r",
         b"garbage",
     ]
@@ -46,7 +46,7 @@ fn write(dir: &std::path::Path) -> (std::path::PathBuf, PmeKeys) {
 }
 
 #[test]
-fn bloom_filter_on_ip_tag_only_and_no_statistics_on_pii_columns() {
+fn bloom_filters_on_ip_tag_and_user_tag_only_and_no_statistics_on_pii_columns() {
     let dir = tempfile::tempdir().unwrap();
     let (path, pme) = write(dir.path());
     let options = ArrowReaderOptions::new().with_file_decryption_properties(pme.decryption().unwrap());
@@ -58,7 +58,7 @@ fn bloom_filter_on_ip_tag_only_and_no_statistics_on_pii_columns() {
         assert_eq!(chunk.column_path().string(), column.name);
         assert!(matches!(chunk.compression(), Compression::ZSTD(_)), "{} is not zstd", column.name);
         let has_bloom = chunk.bloom_filter_offset().is_some();
-        assert_eq!(has_bloom, column.name == "ip_tag", "Bloom filter on {}", column.name);
+        assert_eq!(has_bloom, ["ip_tag", "user_tag"].contains(&column.name), "Bloom filter on {}", column.name);
         if column.domain == KeyDomain::Pii {
             assert!(chunk.statistics().is_none(), "statistics on pii column {}", column.name);
         }
@@ -75,7 +75,8 @@ fn every_column_is_encrypted() {
     // No plaintext value of the file appears in its bytes.
     let bytes = std::fs::read(&path).unwrap();
     // Needles of 6+ bytes: shorter ones turn up in random ciphertext by chance.
-    for needle in [&b"192.0.2.1"[..], b"curl/8", b"garbage", b"/alpha-path", b"file:x"] {
+    for needle in [&b"192.0.2.1"[..], b"192.0.2.0/24", b"carol-user", b"curl/8", b"garbage", b"/alpha-path", b"file:x"]
+    {
         assert!(
             !bytes.windows(needle.len()).any(|w| w == needle),
             "{:?} appears in clear",

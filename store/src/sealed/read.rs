@@ -8,6 +8,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, TimestampMicrosecondType, UInt16Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use logseal_core::blind::{IP_TAG_LEN, IpTag};
+use logseal_core::derived::Derived;
 use logseal_core::{EventTime, LineFormat, Record};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -24,8 +25,8 @@ pub struct StoredRow {
     pub record: Record,
     /// Whether the file stores `raw` (otherwise the renderer gives it).
     pub raw_stored: bool,
-    /// The stored blind index of `client_ip`.
-    pub ip_tag: Option<IpTag>,
+    /// The stored derived columns: `ip_tag`, `client_prefix`, `user_tag`.
+    pub derived: Derived,
 }
 
 /// Reads a sealed file batch by batch.
@@ -124,11 +125,13 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<StoredRow>> {
     let bytes_sent = col("bytes_sent")?.as_primitive_opt::<UInt64Type>().ok_or_else(missing)?.clone();
     let duration = col("duration_us")?.as_primitive_opt::<UInt64Type>().ok_or_else(missing)?.clone();
     let ip_tag = col("ip_tag")?.as_fixed_size_binary_opt().ok_or_else(missing)?.clone();
+    let user_tag = col("user_tag")?.as_fixed_size_binary_opt().ok_or_else(missing)?.clone();
     let raw = col("raw")?.as_binary_opt::<i32>().ok_or_else(missing)?.clone();
     let strings: Vec<_> = [
         "source",
         "format",
         "client_ip",
+        "client_prefix",
         "method",
         "url_query",
         "url_path",
@@ -147,6 +150,7 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<StoredRow>> {
         source,
         format,
         client_ip,
+        client_prefix,
         method,
         url_query,
         url_path,
@@ -159,7 +163,7 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<StoredRow>> {
         parse_error,
     ] = &strings[..]
     else {
-        unreachable!("13 names give 13 columns")
+        unreachable!("14 names give 14 columns")
     };
     let text = |a: &arrow_array::StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_owned());
     let num = |a: &dyn Array, i: usize| a.is_valid(i);
@@ -210,12 +214,16 @@ fn rows_of(batch: &RecordBatch) -> Result<Vec<StoredRow>> {
             raw: if raw_stored { raw.value(i).to_vec() } else { Vec::new() },
             parse_error: text(parse_error, i),
         };
-        let tag = ip_tag.is_valid(i).then(|| {
-            let mut t = [0u8; IP_TAG_LEN];
-            t.copy_from_slice(ip_tag.value(i));
-            t
-        });
-        rows.push(StoredRow { record, raw_stored, ip_tag: tag });
+        let tag = |tags: &arrow_array::FixedSizeBinaryArray| -> Result<Option<IpTag>> {
+            if !tags.is_valid(i) {
+                return Ok(None);
+            }
+            let bytes: [u8; IP_TAG_LEN] = tags.value(i).try_into().map_err(|_| bad("a tag has the wrong length"))?;
+            Ok(Some(bytes))
+        };
+        let derived =
+            Derived { ip_tag: tag(&ip_tag)?, client_prefix: text(client_prefix, i), user_tag: tag(&user_tag)? };
+        rows.push(StoredRow { record, raw_stored, derived });
     }
     Ok(rows)
 }

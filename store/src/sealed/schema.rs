@@ -4,6 +4,11 @@
 //! A record's `url` is stored as `url_path` (base) plus `url_query` (pii,
 //! the text after the first `?`, null when there is none): the path is
 //! not stored twice, which saves about 2 bytes per record.
+//!
+//! `ip_tag`, `client_prefix` and `user_tag` are derived from the `pii`
+//! fields `client_ip` and `user_id` (`logseal_core::derived`) and stored in
+//! the `base` domain, so that a reader without the `pii` key still sees
+//! pseudonyms and network prefixes.
 
 use std::sync::Arc;
 
@@ -26,7 +31,7 @@ const fn col(name: &'static str, domain: KeyDomain) -> Column {
 }
 
 /// Every column, in file order.
-pub const COLUMNS: [Column; 22] = [
+pub const COLUMNS: [Column; 24] = [
     col("seq", KeyDomain::Base),
     col("received_at", KeyDomain::Base),
     col("source", KeyDomain::Base),
@@ -35,6 +40,7 @@ pub const COLUMNS: [Column; 22] = [
     col("time_offset_s", KeyDomain::Base),
     col("client_ip", KeyDomain::Pii),
     col("ip_tag", KeyDomain::Base),
+    col("client_prefix", KeyDomain::Base),
     col("method", KeyDomain::Base),
     col("url_query", KeyDomain::Pii),
     col("url_path", KeyDomain::Base),
@@ -45,6 +51,7 @@ pub const COLUMNS: [Column; 22] = [
     col("referer", KeyDomain::Pii),
     col("user_agent", KeyDomain::Pii),
     col("user_id", KeyDomain::Pii),
+    col("user_tag", KeyDomain::Base),
     col("request_id", KeyDomain::Base),
     col("host", KeyDomain::Base),
     col("raw", KeyDomain::Pii),
@@ -72,6 +79,7 @@ pub fn arrow_schema() -> Arc<Schema> {
         Field::new("time_offset_s", DataType::Int32, true),
         utf8("client_ip"),
         Field::new("ip_tag", DataType::FixedSizeBinary(IP_TAG_LEN as i32), true),
+        utf8("client_prefix"),
         utf8("method"),
         utf8("url_query"),
         utf8("url_path"),
@@ -82,6 +90,7 @@ pub fn arrow_schema() -> Arc<Schema> {
         utf8("referer"),
         utf8("user_agent"),
         utf8("user_id"),
+        Field::new("user_tag", DataType::FixedSizeBinary(IP_TAG_LEN as i32), true),
         utf8("request_id"),
         utf8("host"),
         Field::new("raw", DataType::Binary, true),
@@ -103,5 +112,12 @@ mod tests {
             columns_of(KeyDomain::Pii),
             vec!["client_ip", "url_query", "referer", "user_agent", "user_id", "raw", "parse_error"]
         );
+        // The derived columns sit right after what they are derived from.
+        let at = |name: &str| table.iter().position(|n| *n == name).unwrap();
+        assert_eq!(at("client_prefix"), at("ip_tag") + 1);
+        assert_eq!(at("user_tag"), at("user_id") + 1);
+        for derived in ["ip_tag", "client_prefix", "user_tag"] {
+            assert!(columns_of(KeyDomain::Base).contains(&derived), "{derived} is base");
+        }
     }
 }

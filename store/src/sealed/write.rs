@@ -4,8 +4,10 @@
 //! `DELTA_BINARY_PACKED` for sequence numbers and times, dictionaries for
 //! repetitive values (falling back to plain), plain otherwise, zstd on top. No statistics and no Bloom filter on a
 //! `pii` column (the Parquet writer stores Bloom filters unencrypted);
-//! `ip_tag` has the Bloom filter instead. `raw` is stored only where the
-//! renderer does not reproduce the line.
+//! the pseudonyms `ip_tag` and `user_tag` have Bloom filters instead. The
+//! derived columns (`ip_tag`, `client_prefix`, `user_tag`) are computed
+//! here from the record (`logseal_core::derived`). `raw` is stored only
+//! where the renderer does not reproduce the line.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -19,6 +21,7 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use logseal_core::Record;
 use logseal_core::blind::{IP_TAG_LEN, IpTag, IpTagger};
+use logseal_core::derived::client_prefix as prefix_of;
 use logseal_core::parse::url_path as url_path_of;
 use logseal_core::render::reproduces_raw;
 use parquet::arrow::ArrowWriter;
@@ -40,6 +43,8 @@ pub struct WriteOptions {
     pub zstd_level: i32,
     /// Bloom filter false-positive rate of `ip_tag`.
     pub ip_tag_fpp: f64,
+    /// Bloom filter false-positive rate of `user_tag`.
+    pub user_tag_fpp: f64,
     /// Largest dictionary page; a column whose dictionary outgrows it falls
     /// back to plain encoding for the rest of the row group.
     pub dictionary_page_bytes: usize,
@@ -47,7 +52,13 @@ pub struct WriteOptions {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { row_group_rows: 1 << 20, zstd_level: 6, ip_tag_fpp: 0.01, dictionary_page_bytes: 16 << 20 }
+        WriteOptions {
+            row_group_rows: 1 << 20,
+            zstd_level: 6,
+            ip_tag_fpp: 0.01,
+            user_tag_fpp: 0.01,
+            dictionary_page_bytes: 16 << 20,
+        }
     }
 }
 
@@ -99,11 +110,15 @@ fn writer_properties(
             .set_column_statistics_enabled(ColumnPath::from(column.name), EnabledStatistics::None)
             .set_column_bloom_filter_enabled(ColumnPath::from(column.name), false);
     }
-    let ndv = rows.min(options.row_group_rows) as u64;
-    builder = builder
-        .set_column_bloom_filter_enabled(ColumnPath::from("ip_tag"), true)
-        .set_column_bloom_filter_fpp(ColumnPath::from("ip_tag"), options.ip_tag_fpp)
-        .set_column_bloom_filter_ndv(ColumnPath::from("ip_tag"), ndv.max(1));
+    // Sized for every row distinct; the writer folds each filter down to
+    // the distinct values actually written.
+    let ndv = (rows.min(options.row_group_rows) as u64).max(1);
+    for (name, fpp) in [("ip_tag", options.ip_tag_fpp), ("user_tag", options.user_tag_fpp)] {
+        builder = builder
+            .set_column_bloom_filter_enabled(ColumnPath::from(name), true)
+            .set_column_bloom_filter_fpp(ColumnPath::from(name), fpp)
+            .set_column_bloom_filter_ndv(ColumnPath::from(name), ndv);
+    }
     Ok(builder.build())
 }
 
@@ -155,7 +170,7 @@ impl SealedFileWriter {
         Ok(SealedFileWriter {
             writer,
             schema,
-            tags: TagCache { tagger, tags: HashMap::new() },
+            tags: TagCache { tagger, tags: HashMap::new(), users: HashMap::new() },
             raw_stored: 0,
             rendered: Vec::with_capacity(512),
         })
@@ -178,12 +193,13 @@ impl SealedFileWriter {
     }
 }
 
-/// Remembers the tags of recent addresses: client addresses repeat a lot
+/// Remembers the tags of recent addresses and user ids: both repeat a lot
 /// (a few clients make most requests), and a lookup is far cheaper than
 /// an HMAC.
 struct TagCache {
     tagger: IpTagger,
     tags: HashMap<IpAddr, IpTag>,
+    users: HashMap<Box<str>, IpTag>,
 }
 
 impl TagCache {
@@ -198,6 +214,18 @@ impl TagCache {
         }
         let tag = self.tagger.tag(ip);
         self.tags.insert(ip, tag);
+        tag
+    }
+
+    fn user_tag(&mut self, user_id: &str) -> IpTag {
+        if let Some(tag) = self.users.get(user_id) {
+            return *tag;
+        }
+        if self.users.len() == Self::MAX {
+            self.users.clear();
+        }
+        let tag = self.tagger.user_tag(user_id);
+        self.users.insert(user_id.into(), tag);
         tag
     }
 }
@@ -218,6 +246,7 @@ fn to_batch(
     let mut offset = Int32Builder::with_capacity(n);
     let mut client_ip = strings();
     let mut ip_tag = FixedSizeBinaryBuilder::with_capacity(n, IP_TAG_LEN as i32);
+    let mut client_prefix = strings();
     let mut method = strings();
     let mut url_query = strings();
     let mut url_path = strings();
@@ -228,6 +257,7 @@ fn to_batch(
     let mut referer = strings();
     let mut user_agent = strings();
     let mut user_id = strings();
+    let mut user_tag = FixedSizeBinaryBuilder::with_capacity(n, IP_TAG_LEN as i32);
     let mut request_id = strings();
     let mut host = strings();
     let mut raw = BinaryBuilder::with_capacity(n, 0);
@@ -247,10 +277,12 @@ fn to_batch(
                 write!(client_ip, "{ip}").expect("writing to memory");
                 client_ip.append_value("");
                 ip_tag.append_value(tagger.tag(ip)).expect("tag has IP_TAG_LEN bytes");
+                client_prefix.append_value(prefix_of(ip).as_str());
             }
             None => {
                 client_ip.append_null();
                 ip_tag.append_null();
+                client_prefix.append_null();
             }
         }
         method.append_option(r.method.as_deref());
@@ -269,6 +301,10 @@ fn to_batch(
         referer.append_option(r.referer.as_deref());
         user_agent.append_option(r.user_agent.as_deref());
         user_id.append_option(r.user_id.as_deref());
+        match r.user_id.as_deref() {
+            Some(u) => user_tag.append_value(tagger.user_tag(u)).expect("tag has IP_TAG_LEN bytes"),
+            None => user_tag.append_null(),
+        }
         request_id.append_option(r.request_id.as_deref());
         host.append_option(r.host.as_deref());
         if reproduces_raw(r, rendered) {
@@ -289,6 +325,7 @@ fn to_batch(
         Arc::new(offset.finish()),
         Arc::new(client_ip.finish()),
         Arc::new(ip_tag.finish()),
+        Arc::new(client_prefix.finish()),
         Arc::new(method.finish()),
         Arc::new(url_query.finish()),
         Arc::new(url_path.finish()),
@@ -299,6 +336,7 @@ fn to_batch(
         Arc::new(referer.finish()),
         Arc::new(user_agent.finish()),
         Arc::new(user_id.finish()),
+        Arc::new(user_tag.finish()),
         Arc::new(request_id.finish()),
         Arc::new(host.finish()),
         Arc::new(raw.finish()),
