@@ -64,29 +64,14 @@ impl Agent {
 
     /// As [`Agent::spawn`], with `vars` in the agent's environment.
     pub fn spawn_with(data: &Path, tls: PathBuf, vars: &[(String, String)]) -> Agent {
-        let mut child = crate::common::logseal()
-            .args(["agent", "--data-dir", data.to_str().unwrap()])
-            .envs(vars.iter().map(|(k, v)| (k, v)))
-            .env_remove("LOGSEAL_FAKE_NOW")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the agent");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("agent: {line}");
-            }
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("the agent prints its listening line");
+        let (child, line) = crate::common::spawn_listening(
+            crate::common::logseal()
+                .args(["agent", "--data-dir", data.to_str().unwrap()])
+                .envs(vars.iter().map(|(k, v)| (k, v)))
+                .env_remove("LOGSEAL_FAKE_NOW")
+                .env("RUST_LOG", "info"),
+            "agent",
+        );
         assert!(line.starts_with("listening "), "{line}");
         let field =
             |name: &str| line.split_whitespace().find_map(|p| p.strip_prefix(&format!("{name}="))).map(str::to_owned);
@@ -144,6 +129,18 @@ impl Drop for Agent {
         if self.child.try_wait().ok().flatten().is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+    }
+}
+
+/// A child process killed when dropped (a failed test leaves no server running).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
         }
     }
 }
@@ -614,6 +611,8 @@ fn up_prints_a_curl_command_that_works() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    // Killed (by PID) if an assertion fails before the orderly stop.
+    let mut child = KillOnDrop(child);
     let mut lines = BufReader::new(stdout).lines();
     let mut printed = Vec::new();
     let curl = loop {
@@ -656,8 +655,8 @@ fn up_prints_a_curl_command_that_works() {
     };
     let row: serde_json::Value = serde_json::from_str(found.trim()).unwrap_or_else(|_| panic!("{search}\n{found}"));
     assert_eq!((row["url_path"].as_str(), row["client_ip"].as_str()), (Some("/hello"), Some("127.0.0.1")), "{row}");
-    let _ = Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
-    assert!(child.wait().unwrap().success());
+    let _ = Command::new("kill").arg("-INT").arg(child.0.id().to_string()).status();
+    assert!(child.0.wait().unwrap().success());
     let out =
         crate::common::logseal().args(["verify", "--deep", "--data-dir", data.to_str().unwrap()]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -1,8 +1,10 @@
 //! Helpers shared by the end-to-end tests: a fresh data directory, the
 //! binary, generated access logs, and the verifier's JSON report.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 use logseal_benches::{Format, GenConfig, generate};
 
@@ -131,4 +133,33 @@ pub fn categories(report: &serde_json::Value) -> Vec<String> {
     cats.sort();
     cats.dedup();
     cats
+}
+
+/// Starts `cmd` (a `logseal agent`, `serve` or `up`) and returns it with
+/// the first line it prints on stdout (its `listening …` line). Its stderr
+/// is echoed with `label` in front.
+pub fn spawn_listening(cmd: &mut Command, label: &'static str) -> (Child, String) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start logseal");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{label}: {line}");
+        }
+    });
+    let line = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{label} printed no listening line within 60 s");
+        }
+    };
+    (child, line)
 }

@@ -2,7 +2,9 @@
 //! by pyarrow's own Parquet Modular Encryption (PKMT1 key material, double
 //! wrapping) through a Python KMS client over our local key files
 //! (`tests/interop/`), and gives exactly the rows our reader gives. Without
-//! `pii.key` pyarrow reads the `base` columns and cannot read the `pii`
+//! `pii.key` pyarrow reads the `base` columns — the pseudonyms and network
+//! prefixes derived from `client_ip` and `user_id` included, equal to what
+//! the index key derives from the record — and cannot read the `pii`
 //! ones; without any keys it cannot even open the file.
 //!
 //! The Python side is set up by `scripts/setup-python.sh` (a project-local
@@ -14,6 +16,8 @@ use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use logseal_core::blind::IpTagger;
+use logseal_core::derived::Derived;
 use logseal_store::keys::KeyProvider;
 use logseal_store::keys::local::LocalKeys;
 use logseal_store::keys::pme::PmeKeys;
@@ -24,7 +28,8 @@ use serde_json::{Map, Value, json};
 use crate::common::{Env, T0};
 
 /// The columns an analyst without `pii.key` reads in these tests.
-pub(crate) const BASE_COLUMNS: [&str; 7] = ["seq", "time", "method", "url_path", "status", "bytes_sent", "ip_tag"];
+pub(crate) const BASE_COLUMNS: [&str; 9] =
+    ["seq", "time", "method", "url_path", "status", "bytes_sent", "ip_tag", "client_prefix", "user_tag"];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ has a parent").to_path_buf()
@@ -160,7 +165,8 @@ fn as_json(row: &StoredRow) -> Map<String, Value> {
         "time": r.time.map(|t| t.utc_micros),
         "time_offset_s": r.time.map(|t| t.offset_secs),
         "client_ip": r.client_ip.map(|ip| ip.to_string()),
-        "ip_tag": row.ip_tag.map(|t| hex(&t)),
+        "ip_tag": row.derived.ip_tag.map(|t| hex(&t)),
+        "client_prefix": row.derived.client_prefix,
         "method": r.method,
         "url_query": r.url.as_deref().and_then(|u| u.split_once('?')).map(|(_, q)| q),
         "url_path": r.url_path,
@@ -171,6 +177,7 @@ fn as_json(row: &StoredRow) -> Map<String, Value> {
         "referer": r.referer,
         "user_agent": r.user_agent,
         "user_id": r.user_id,
+        "user_tag": row.derived.user_tag.map(|t| hex(&t)),
         "request_id": r.request_id,
         "host": r.host,
         "raw": row.raw_stored.then(|| BASE64.encode(&r.raw)),
@@ -199,6 +206,19 @@ pub(crate) fn assert_same_rows(pyarrow: &[Map<String, Value>], ours: &[StoredRow
             );
         }
     }
+}
+
+/// Asserts that the stored derived columns of `rows` are what the index
+/// key in `keys` derives from their records, and that the rows exercise
+/// them (values and nulls of each).
+fn assert_derived_columns(keys: &Path, rows: &[StoredRow]) {
+    let tagger = IpTagger::new(&LocalKeys::open(keys).index_key().unwrap());
+    for row in rows {
+        assert_eq!(row.derived, Derived::of(&row.record, &tagger), "seq {}", row.record.seq);
+    }
+    let some = |f: &dyn Fn(&Derived) -> bool| rows.iter().any(|r| f(&r.derived));
+    assert!(some(&|d| d.client_prefix.is_some()) && some(&|d| d.client_prefix.is_none()));
+    assert!(some(&|d| d.user_tag.is_some()) && some(&|d| d.user_tag.is_none()));
 }
 
 /// A store with 1000 generated lines (2% malformed) in files of 400
@@ -232,6 +252,8 @@ fn pyarrow_reads_the_same_rows_as_logseal() {
     assert_eq!(ours.len(), 400);
     let theirs = pyarrow_rows(&env, &keys, &file, &[]);
     assert_same_rows(&theirs, &ours, &all_columns());
+    // What both read in the derived columns is what the index key derives.
+    assert_derived_columns(&keys, &ours);
 
     // The columns asked for by name come back too, in any order asked.
     let some = ["raw", "client_ip", "seq", "parse_error"];

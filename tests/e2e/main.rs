@@ -14,6 +14,7 @@ mod proofs;
 mod relp_crash;
 mod rsyslog;
 mod s3;
+mod search;
 mod stream_abuse;
 mod tamper;
 mod tamper_s3;

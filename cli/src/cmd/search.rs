@@ -274,7 +274,9 @@ fn exchange(path: &str, mut request: ApiRequest, purpose: &PurposeArgs, output: 
             digest.update(b"\n");
             first_row.get_or_insert_with(|| started.elapsed());
             printer.row(&mut out, &line)?;
-            if stdout_tty {
+            // Rows go out as they arrive, to a pipe too: written when
+            // the next line would have to wait for the network.
+            if !lines.has_line() {
                 out.flush()?;
             }
         }
