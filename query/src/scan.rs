@@ -20,7 +20,9 @@ use bytes::Bytes;
 use logseal_store::object::ObjectStore;
 use parquet::DecodeResult;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, RowFilter};
+use parquet::arrow::arrow_reader::{
+    ArrowPredicate, ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, RowFilter,
+};
 use parquet::arrow::push_decoder::ParquetPushDecoderBuilder;
 use parquet::bloom_filter::Sbbf;
 use parquet::encryption::decrypt::FileDecryptionProperties;
@@ -96,6 +98,9 @@ fn scan(
     stats.row_groups = metadata.num_row_groups();
 
     let mut keep = Vec::new();
+    // Whether some kept row group has rows outside the time range (else
+    // no row needs its time checked).
+    let mut time_needed = false;
     for rg in 0..metadata.num_row_groups() {
         let group = metadata.row_group(rg);
         let time_meets = |name: &str| match index_of(name).and_then(|i| group.column(i).statistics()) {
@@ -126,6 +131,7 @@ fn scan(
         }
         if may_match {
             keep.push(rg);
+            time_needed |= !all_rows_in_range(group, &index_of, query);
         }
     }
     stats.row_groups_read = keep.len();
@@ -133,19 +139,30 @@ fn scan(
         return Ok(stats);
     }
 
-    let filter_columns = query.filter_columns();
-    let matcher = Matcher::new(query)?;
-    let predicate = ArrowPredicateFn::new(
-        ProjectionMask::columns(&descr, filter_columns.iter().copied()),
-        move |batch: RecordBatch| matcher.matching_rows(&batch),
-    );
+    // One predicate per stage, the most selective first: each later stage
+    // decodes its columns only for the rows earlier ones kept.
+    let mut predicates: Vec<Box<dyn ArrowPredicate>> = Vec::new();
+    for (stage, check_time) in stages(query, time_needed) {
+        let filter_columns: Vec<&str> = stage
+            .filter_columns()
+            .into_iter()
+            .filter(|c| check_time || !matches!(*c, "time" | "received_at"))
+            .collect();
+        let matcher = Matcher::new_stage(&stage, check_time)?;
+        predicates.push(Box::new(ArrowPredicateFn::new(
+            ProjectionMask::columns(&descr, filter_columns.iter().copied()),
+            move |batch: RecordBatch| matcher.matching_rows(&batch),
+        )));
+    }
     let reader_metadata =
         ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(parquet)?;
     let mut builder = ParquetPushDecoderBuilder::new_with_metadata(reader_metadata)
         .with_row_groups(keep)
         .with_projection(ProjectionMask::columns(&descr, columns.iter().copied()))
-        .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
         .with_batch_size(BATCH_ROWS);
+    if !predicates.is_empty() {
+        builder = builder.with_row_filter(RowFilter::new(predicates));
+    }
     if let Some(limit) = query.limit {
         builder = builder.with_limit(limit);
     }
@@ -166,6 +183,67 @@ fn scan(
         }
     }
     Ok(stats)
+}
+
+/// Whether every row of a row group lies in the query's time range, by
+/// statistics: its event times (those it has) and its receive times do.
+fn all_rows_in_range(
+    group: &parquet::file::metadata::RowGroupMetaData,
+    index_of: &dyn Fn(&str) -> Option<usize>,
+    query: &Query,
+) -> bool {
+    let within = |name: &str| match index_of(name).and_then(|i| group.column(i).statistics()) {
+        Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
+            (Some(&min), Some(&max)) => min >= query.from_us && max < query.to_us,
+            // No value at all: only when every value is null.
+            _ => s.null_count_opt() == Some(group.num_rows() as u64),
+        },
+        _ => false,
+    };
+    within("time") && within("received_at")
+}
+
+/// The query split into row-filter stages, most selective first:
+/// pseudonyms (one value among many), exact fields, URL filters, then the
+/// time range when some row may lie outside it. Each stage is a query
+/// holding only its filters, and whether it checks time.
+fn stages(query: &Query, time_needed: bool) -> Vec<(Query, bool)> {
+    let bare = Query { limit: None, ..Query::between(query.from_us, query.to_us).unwrap_or_else(|_| query.clone()) };
+    let mut out = Vec::new();
+    if query.ip_tag.is_some() || query.user_tag.is_some() {
+        out.push(Query { ip_tag: query.ip_tag, user_tag: query.user_tag, ..bare.clone() });
+    }
+    if query.status.is_some()
+        || query.host.is_some()
+        || query.method.is_some()
+        || query.source.is_some()
+        || query.user_id.is_some()
+        || query.client_net.is_some()
+    {
+        out.push(Query {
+            status: query.status.clone(),
+            host: query.host.clone(),
+            method: query.method.clone(),
+            source: query.source.clone(),
+            user_id: query.user_id.clone(),
+            client_net: query.client_net,
+            ..bare.clone()
+        });
+    }
+    if query.url_contains.is_some() || query.url_regex.is_some() || query.url_prefix.is_some() {
+        out.push(Query {
+            url_contains: query.url_contains.clone(),
+            url_regex: query.url_regex.clone(),
+            url_prefix: query.url_prefix.clone(),
+            url_with_query: query.url_with_query,
+            ..bare.clone()
+        });
+    }
+    let mut stages: Vec<(Query, bool)> = out.into_iter().map(|q| (q, false)).collect();
+    if time_needed {
+        stages.push((bare, true));
+    }
+    stages
 }
 
 /// The file's metadata (decrypted footer, page indexes when readable).
@@ -236,6 +314,7 @@ fn fetch(object: &SealedObject<'_>, range: Range<u64>, stats: &mut FileScanStats
 /// expression built once.
 pub struct Matcher {
     query: Query,
+    check_time: bool,
     needle: Option<memchr::memmem::Finder<'static>>,
     regex: Option<regex::bytes::Regex>,
 }
@@ -244,6 +323,12 @@ impl Matcher {
     /// Prepares `query`; a regular expression that does not compile is an
     /// error naming it.
     pub fn new(query: &Query) -> Result<Matcher> {
+        Matcher::new_stage(query, true)
+    }
+
+    /// As [`Matcher::new`]; with `check_time` false the time range is not
+    /// tested (nor are the time columns read).
+    pub fn new_stage(query: &Query, check_time: bool) -> Result<Matcher> {
         let regex = match &query.url_regex {
             Some(r) => Some(
                 regex::bytes::RegexBuilder::new(r)
@@ -254,7 +339,7 @@ impl Matcher {
             None => None,
         };
         let needle = query.url_contains.as_deref().map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned());
-        Ok(Matcher { query: query.clone(), needle, regex })
+        Ok(Matcher { query: query.clone(), check_time, needle, regex })
     }
 
     /// Which rows of `batch` (the filter columns) match.
@@ -267,8 +352,13 @@ impl Matcher {
             true => column(name).map(|c| Some(c.as_string::<i32>())),
             false => Ok(None),
         };
-        let time = column("time")?.as_primitive::<TimestampMicrosecondType>();
-        let received = column("received_at")?.as_primitive::<TimestampMicrosecondType>();
+        let times = match self.check_time {
+            true => Some((
+                column("time")?.as_primitive::<TimestampMicrosecondType>(),
+                column("received_at")?.as_primitive::<TimestampMicrosecondType>(),
+            )),
+            false => None,
+        };
         let tags = |wanted: &Option<_>, name: &str| match wanted {
             Some(_) => column(name).map(|c| Some(c.as_fixed_size_binary())),
             None => Ok(None),
@@ -295,8 +385,13 @@ impl Matcher {
             };
         Ok((0..batch.num_rows())
             .map(|row| {
-                let at = if time.is_valid(row) { time.value(row) } else { received.value(row) };
-                let mut ok = at >= query.from_us && at < query.to_us;
+                let mut ok = match times {
+                    Some((time, received)) => {
+                        let at = if time.is_valid(row) { time.value(row) } else { received.value(row) };
+                        at >= query.from_us && at < query.to_us
+                    }
+                    None => true,
+                };
                 for (tags, tag) in [(ip_tags, &query.ip_tag), (user_tags, &query.user_tag)] {
                     if let (Some(tags), Some(tag)) = (tags, tag) {
                         ok &= tags.is_valid(row) && tags.value(row) == &tag[..];
