@@ -18,7 +18,7 @@
 //!
 //! The trail holds staff activity, not log subjects' data, and auditors
 //! read it without the `pii` key: its files are encrypted under the base
-//! master key in both key domains ([`BaseOnlyKeys`]; FORMAT.md §6.4).
+//! master key in both key domains ([`BaseOnlyKeys`]; FORMAT.md §6.5).
 
 use std::path::PathBuf;
 use std::sync::Arc;

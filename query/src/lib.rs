@@ -9,6 +9,7 @@ pub mod access;
 pub mod client;
 pub mod engine;
 mod error;
+mod filter;
 pub mod mask;
 pub mod policy;
 pub mod protocol;
