@@ -523,7 +523,7 @@ say "memory:   $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/memin
 say "tools:    DuckDB $DUCK_VERSION (Python, $DUCK_THREADS threads); $(rg --version | sed -n 1p); $(zstd --version | sed 's/^\*\*\* //; s/ \*\*\*$//; s/, by.*//')"
 say "data:     $N records (gen-access-log --seed $SEED), whole range --from $FROM --to $TO"
 say "          sealed: ${#DATA_FILES[@]} files, $SEALED_BYTES bytes; plain zstd Parquet: $PLAIN_BYTES bytes; logs.zst (zstd -3): $ZST_BYTES bytes"
-say "queries:  IP $IP ($D_IP_COUNT rows; zstdcat | rg -a -F '$IP ': $IP_COUNT_RG lines); --url-contains '$URL' ($D_URL_COUNT rows, on url_path);"
+say "queries:  IP $IP ($D_IP_COUNT rows; zstdcat | rg -a -F '$IP ': $IP_COUNT_RG lines); --url-contains '$URL' ($D_URL_COUNT rows, in url_path or url_query);"
 [[ -z $RG_NOTE ]] || say "NOTE:     $RG_NOTE"
 say "          broad: ${BROAD_FILTER[*]}$([[ $BROAD_LIMIT == 0 ]] || echo " --limit $BROAD_LIMIT"), -o ndjson"
 [[ $HAVE_SEARCH == 1 ]] || say "logseal:  this binary has no 'search' command: logseal figures skipped (SKIP)"
