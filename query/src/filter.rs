@@ -1,10 +1,10 @@
 //! Testing rows against a query, a column at a time: what the scan's row
 //! filter stages run ([`Matcher`]).
 //!
-//! String and pseudonym columns may arrive dictionary-encoded (the scan
-//! asks the Parquet reader to keep dictionaries for filter columns): a
-//! test then runs once per distinct value and the rows take the result of
-//! their key, instead of every row's value being copied out and tested.
+//! String columns may arrive dictionary-encoded (the scan asks the Parquet
+//! reader to keep dictionaries for filter columns with few values): a test
+//! then runs once per distinct value and the rows take the result of their
+//! key. Others arrive as string views (tested in place, not copied).
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, TimestampMicrosecondType, UInt16Type};
@@ -149,6 +149,10 @@ fn rows_where_str(column: &ArrayRef, test: &dyn Fn(&str) -> bool) -> std::result
             let values = column.as_string::<i32>();
             Ok((0..values.len()).map(|i| values.is_valid(i) && test(values.value(i))).collect())
         }
+        DataType::Utf8View => {
+            let values = column.as_string_view();
+            Ok((0..values.len()).map(|i| values.is_valid(i) && test(values.value(i))).collect())
+        }
         DataType::Dictionary(key, value) if **key == DataType::Int32 && **value == DataType::Utf8 => {
             let dictionary = column.as_dictionary::<Int32Type>();
             let values = dictionary.values().as_string::<i32>();
@@ -191,6 +195,10 @@ fn str_at(column: &ArrayRef, row: usize) -> std::result::Result<Option<&str>, Ar
     match column.data_type() {
         DataType::Utf8 => {
             let values = column.as_string::<i32>();
+            Ok(values.is_valid(row).then(|| values.value(row)))
+        }
+        DataType::Utf8View => {
+            let values = column.as_string_view();
             Ok(values.is_valid(row).then(|| values.value(row)))
         }
         DataType::Dictionary(..) => {
