@@ -40,6 +40,7 @@ impl Services {
         let out =
             Command::new(script()).args(["start", "--dir"]).arg(dir.path()).output().expect("run infra/dev/services");
         assert!(out.status.success(), "infra/dev/services start failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        watch_for_exit(dir.path());
         Services {
             vars: exports(&String::from_utf8(out.stdout).unwrap()),
             dir: dir.path().to_owned(),
@@ -103,6 +104,25 @@ fn exports(text: &str) -> HashMap<String, String> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.trim_matches(|c| c == '\'' || c == '"').to_owned()))
         .collect()
+}
+
+/// Stops the services in `dir` once this test process has exited, also
+/// when nothing drops them: an instance held in a `static` (a fixture
+/// shared by a test binary's tests) or a process that aborted. A detached
+/// shell polls this process's PID.
+fn watch_for_exit(dir: &Path) {
+    let watcher = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; kill -CONT $(cat \"$1/weed.pid\" 2>/dev/null) 2>/dev/null; exec \"$2\" stop --dir \"$1\"",
+        pid = std::process::id()
+    );
+    let _ = Command::new("sh")
+        .args(["-c", &watcher, "services-watcher"])
+        .arg(dir)
+        .arg(script())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
 }
 
 impl Drop for Services {
