@@ -534,3 +534,57 @@ fn results_stream_while_the_scan_goes_on_and_a_server_without_the_pii_key_serves
     assert!(trail.allowed() && trail.rows().iter().any(|r| r["principal"] == "inv.logseal.test"), "{trail:?}");
     ok(&logseal().args(["verify", "--data-dir", f.env.dir()]).output().unwrap());
 }
+
+/// The access record of a request is durable before its first row leaves:
+/// the server killed (SIGKILL) while rows stream still has the request in
+/// its trail after a restart (replayed from the write-ahead log), with no
+/// result record.
+#[test]
+fn a_request_whose_server_dies_mid_stream_is_still_in_the_trail() {
+    // ~20 MB of results: far more than the pipe and socket buffers hold, so
+    // the server is still sending (the client is not reading) when killed.
+    let mut f = Fixture::new(40_000);
+    let config = f.client_config("inv");
+    let mut args: Vec<String> = RANGE.iter().map(|s| (*s).to_owned()).collect();
+    args.extend(["--reason", "killed mid-stream", "--ticket", "T-9", "-o", "ndjson"].map(str::to_owned));
+    let mut client = logseal()
+        .arg("search")
+        .args(["--client-config", config.to_str().unwrap()])
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut rows = std::io::BufRead::lines(std::io::BufReader::new(client.stdout.take().unwrap()));
+    let first = rows.next().expect("a first row").unwrap();
+    assert!(first.starts_with("{\"seq\""), "{first}");
+    let mut server = f.server.take().unwrap();
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    drop(rows);
+    let out = client.wait_with_output().unwrap();
+    assert!(!out.status.success(), "the client must not report a complete result");
+    // Restarted on the same data directory: the trail's WAL is replayed.
+    f.server = Some(Server::spawn(&f.env.data));
+    for name in ["inv", "ana", "aud"] {
+        f.write_client_config(name);
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    let trail = f.as_staff("aud", "audit", &["--since", "1h", "-o", "ndjson"]);
+    assert!(trail.allowed(), "{trail:?}");
+    let records = trail.rows();
+    let request = records
+        .iter()
+        .find(|r| r["type"] == "request" && r["reason"] == "killed mid-stream")
+        .unwrap_or_else(|| panic!("the killed request is not in the trail: {records:#?}"));
+    assert_eq!(request["decision"], "allow", "{request}");
+    let id = request["request_id"].as_str().unwrap();
+    assert!(
+        !records.iter().any(|r| r["type"] == "result" && r["request_id"] == id),
+        "a result was recorded for a request that never finished"
+    );
+    f.stop();
+    let (code, report) =
+        json_report(&logseal().args(["verify", "--deep", "--json", "--data-dir", f.env.dir()]).output().unwrap());
+    assert_eq!(code, 0, "{report:#}");
+}
