@@ -222,15 +222,22 @@ impl Server {
         )?;
         let keys: Arc<dyn KeyProvider> =
             if config.pii { Arc::clone(&parts.keys) } else { Arc::new(WithoutPii(Arc::clone(&parts.keys))) };
-        let tagger = match keys.index_key() {
-            Ok(key) => Some(IpTagger::new(&key)),
-            Err(e) if !config.pii => {
-                tracing::info!(error = %e, "no blind-index key: IP look-ups are refused, masked views use the stored pseudonyms");
-                None
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let decryption = PmeKeys::new(Arc::clone(&keys)).decryption()?;
+        // Key calls may go to KMS, whose client blocks on its own runtime:
+        // not on this runtime's threads.
+        let pii = config.pii;
+        let key_setup = tokio::task::spawn_blocking(move || -> Result<_> {
+            let tagger = match keys.index_key() {
+                Ok(key) => Some(IpTagger::new(&key)),
+                Err(e) if !pii => {
+                    tracing::info!(error = %e, "no blind-index key: IP look-ups are refused, masked views use the stored pseudonyms");
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            };
+            Ok((tagger, PmeKeys::new(keys).decryption()?))
+        });
+        let (tagger, decryption) =
+            key_setup.await.map_err(|_| Error::InvalidQuery("loading the keys panicked".into()))??;
         let trail_options = TrailOptions {
             wal_dir: resolve(base, &config.access_wal_dir),
             seal_after: Duration::from_secs(config.access_seal_secs.max(1)),
@@ -533,7 +540,10 @@ struct Plan {
     decision: Decision,
     view: View,
     query: Query,
-    streams: Vec<String>,
+    /// The streams to read; `None`: every log stream (not `_access`),
+    /// listed on the scan thread (a store call must not run on the async
+    /// runtime's threads: the S3 client blocks on its own runtime).
+    streams: Option<Vec<String>>,
     /// Columns read from the store.
     read: Vec<&'static str>,
     aggregate: ChosenAggregate,
@@ -576,7 +586,7 @@ fn prepare(state: &State, ex: &Exchange, action: Action, api: &ApiRequest) -> Re
             decision,
             view: View::Full,
             query,
-            streams: vec![ACCESS_STREAM.to_owned()],
+            streams: Some(vec![ACCESS_STREAM.to_owned()]),
             read: vec!["raw"],
             aggregate: None,
         })));
@@ -622,7 +632,7 @@ fn prepare(state: &State, ex: &Exchange, action: Action, api: &ApiRequest) -> Re
         (View::Masked, masked, masked_aggregate, masked_returned)
     };
     let query = api.to_query(view, state.tagger.as_ref())?;
-    let streams: Vec<String> = list_streams(&*state.store)?.into_iter().filter(|s| !s.starts_with('_')).collect();
+    let streams = None;
     let read: Vec<&'static str> = match (&aggregate, view) {
         // An aggregate reads only what it counts (stored, also for the
         // masked forms: ip_tag, user_tag, client_prefix, url_path).
@@ -799,7 +809,13 @@ fn memchr_count(chunk: &[u8]) -> u64 {
 /// Runs the plan on this (blocking) thread, sending JSON lines to `lines`.
 fn run_scan(state: &State, plan: &Plan, lines: &tokio::sync::mpsc::Sender<Chunk>) -> ScanOutcome {
     let mut outcome = ScanOutcome { stats: Ok(SearchStats::default()), files: Vec::new(), aggregate: None };
-    let search_plan = match engine::plan(&*state.store, Some(&plan.streams), &plan.query) {
+    let streams = match &plan.streams {
+        Some(streams) => Ok(streams.clone()),
+        None => list_streams(&*state.store)
+            .map(|all| all.into_iter().filter(|s| !s.starts_with('_')).collect::<Vec<_>>())
+            .map_err(Error::from),
+    };
+    let search_plan = match streams.and_then(|streams| engine::plan(&*state.store, Some(&streams), &plan.query)) {
         Ok(p) => p,
         Err(e) => {
             outcome.stats = Err(e);

@@ -101,6 +101,11 @@ pub fn run(dir: &DataDir, on_ready: impl FnOnce(&Bound)) -> Result<()> {
 /// agent's listeners and the query server's address.
 fn run_with_server(dir: &DataDir, on_ready: impl FnOnce(&Bound, Option<SocketAddr>)) -> Result<()> {
     let (agent, parts) = agent_of(dir)?;
+    // Opened before the runtime: S3 and KMS clients block while opening.
+    let serve = match &dir.config.serve {
+        Some(config) => Some((config.clone(), super::serve::parts(dir)?)),
+        None => None,
+    };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -115,8 +120,8 @@ fn run_with_server(dir: &DataDir, on_ready: impl FnOnce(&Bound, Option<SocketAdd
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let server = match dir.config.serve {
-            Some(_) => Some(super::serve::bind(dir).await?),
+        let server = match serve {
+            Some((config, parts)) => Some(super::serve::bind(config, parts).await?),
             None => None,
         };
         let serve_addr = server.as_ref().map(|s| s.local_addr()).transpose()?;

@@ -46,20 +46,20 @@ pub fn config_of(dir: &DataDir) -> Result<ServeConfig> {
     })
 }
 
-/// Binds the server of `dir` (inside a runtime).
-pub async fn bind(dir: &DataDir) -> Result<Server> {
-    let config = config_of(dir)?;
-    let parts = parts(dir)?;
+/// Binds a server (inside a runtime). `parts` are opened before: opening
+/// S3 or KMS clients blocks, which must not happen on the runtime's threads.
+pub async fn bind(config: ServeConfig, parts: ServerParts) -> Result<Server> {
     Server::bind(config, parts).await.context("starting the query server")
 }
 
 /// Runs the query server of `dir` until SIGINT or SIGTERM.
 pub fn run(dir: &DataDir) -> Result<()> {
+    let (config, parts) = (config_of(dir)?, parts(dir)?);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     runtime.block_on(async {
         let shutdown = super::agent::shutdown_signal().context("installing the SIGTERM/SIGINT handlers")?;
-        let server = bind(dir).await?;
+        let server = bind(config, parts).await?;
         println!("listening serve={}", server.local_addr()?);
         use std::io::Write;
         let _ = std::io::stdout().flush();
