@@ -131,28 +131,9 @@ pub const FULL_COLUMNS: [&str; 19] = [
     "host",
 ];
 
-/// Columns a masked search reads from the store (masking then derives
-/// [`crate::mask::DERIVED`] from them).
-pub const MASKED_SOURCE_COLUMNS: [&str; 16] = [
-    "seq",
-    "received_at",
-    "source",
-    "format",
-    "time",
-    "time_offset_s",
-    "ip_tag",
-    "client_prefix",
-    "user_tag",
-    "method",
-    "url_path",
-    "protocol",
-    "status",
-    "bytes_sent",
-    "duration_us",
-    "host",
-];
-
-/// Columns a masked reader receives (what the policy is asked about).
+/// Columns a masked reader receives (what the policy is asked about), and
+/// what a masked search reads: the pseudonyms and prefixes are stored
+/// `base` columns.
 pub fn masked_columns() -> Vec<&'static str> {
     crate::mask::VISIBLE.iter().chain(crate::mask::DERIVED.iter()).copied().collect()
 }

@@ -50,7 +50,7 @@ use crate::access::{ACCESS_STREAM, AccessTrail, TrailOptions};
 use crate::engine::{self, SearchStats};
 use crate::mask;
 use crate::policy::{AccessPolicy, AccessRequest, Action, DEFAULT_POLICIES, Decision};
-use crate::protocol::{ApiRequest, FULL_COLUMNS, MASKED_SOURCE_COLUMNS, Summary, View, masked_columns};
+use crate::protocol::{ApiRequest, FULL_COLUMNS, Summary, View, masked_columns};
 use crate::query::Query;
 use crate::stats::Aggregator;
 use crate::{Error, Result};
@@ -639,7 +639,7 @@ fn prepare(state: &State, ex: &Exchange, action: Action, api: &ApiRequest) -> Re
         (Some(_), _) if returned_columns.is_empty() => vec!["seq"],
         (Some(_), _) => returned_columns,
         (None, View::Full) => FULL_COLUMNS.to_vec(),
-        (None, View::Masked) => MASKED_SOURCE_COLUMNS.to_vec(),
+        (None, View::Masked) => masked_columns(),
     };
     Ok(Prepared::Allowed(Box::new(Plan { action, decision, view, query, streams, read, aggregate })))
 }
