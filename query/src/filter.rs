@@ -167,24 +167,14 @@ fn rows_where_str(column: &ArrayRef, test: &dyn Fn(&str) -> bool) -> std::result
     }
 }
 
-/// Per row: the (fixed-size binary) column's value passes `test`; null: false.
+/// Per row: the (fixed-size binary) column's value passes `test`; null:
+/// false. (Never dictionary-encoded here: the scan reads pseudonym
+/// columns plain, see `scan::DICTIONARY_FILTER_COLUMNS`.)
 fn rows_where_bytes(column: &ArrayRef, test: &dyn Fn(&[u8]) -> bool) -> std::result::Result<Vec<bool>, ArrowError> {
     match column.data_type() {
         DataType::FixedSizeBinary(_) => {
             let values = column.as_fixed_size_binary();
             Ok((0..values.len()).map(|i| values.is_valid(i) && test(values.value(i))).collect())
-        }
-        DataType::Dictionary(key, value)
-            if **key == DataType::Int32 && matches!(**value, DataType::FixedSizeBinary(_)) =>
-        {
-            let dictionary = column.as_dictionary::<Int32Type>();
-            let values = dictionary.values().as_fixed_size_binary();
-            let hits: Vec<bool> = (0..values.len()).map(|i| values.is_valid(i) && test(values.value(i))).collect();
-            Ok(dictionary
-                .keys()
-                .iter()
-                .map(|k| k.is_some_and(|k| hits.get(k as usize).copied().unwrap_or(false)))
-                .collect())
         }
         _ => Err(unexpected(column.as_ref())),
     }

@@ -12,7 +12,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow_array::builder::{FixedSizeBinaryBuilder, StringBuilder};
+use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -257,17 +257,6 @@ fn plain_columns(batch: RecordBatch) -> std::result::Result<RecordBatch, arrow_s
                 let mut b = StringBuilder::with_capacity(keys.len(), 0);
                 for k in keys.iter() {
                     b.append_option(k.map(|k| k as usize).filter(|&k| values.is_valid(k)).map(|k| values.value(k)));
-                }
-                Arc::new(b.finish())
-            }
-            DataType::FixedSizeBinary(size) => {
-                let values = dictionary.values().as_fixed_size_binary();
-                let mut b = FixedSizeBinaryBuilder::with_capacity(keys.len(), *size);
-                for k in keys.iter() {
-                    match k.map(|k| k as usize).filter(|&k| values.is_valid(k)) {
-                        Some(k) => b.append_value(values.value(k))?,
-                        None => b.append_null(),
-                    }
                 }
                 Arc::new(b.finish())
             }
